@@ -1,0 +1,191 @@
+"""The prompt model (DESIGN §3) and findings: plain frozen dataclasses, no behaviour beyond views.
+
+The extractor builds these from source; rules and the estimator only ever read them. Everything here
+is picklable and free of libcst objects, so a `FileModel` can cross process boundaries and be cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A source range; lines and columns are 1-based, the end is exclusive in columns."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+UNKNOWN_SPAN = Span(1, 1, 1, 1)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A run of static prompt text: identical on every request."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A dynamic value spliced into a prompt.
+
+    `volatile`: changes on every request (`datetime.now()`, `uuid4()`, `random.*`).
+    `unordered`: its text comes from iterating something without a fixed order (a set, `os.listdir`).
+    `history`: a spliced conversation history, append-only across the turns of one conversation.
+    """
+
+    name: str
+    span: Span = UNKNOWN_SPAN
+    volatile: bool = False
+    unordered: bool = False
+    history: bool = False
+
+
+Segment = Text | Slot
+
+
+@dataclass(frozen=True)
+class Template:
+    """An ordered list of segments: what a prompt string looks like before it is rendered."""
+
+    segments: tuple[Segment, ...]
+    span: Span = UNKNOWN_SPAN
+
+    @property
+    def is_static(self) -> bool:
+        return all(isinstance(s, Text) for s in self.segments)
+
+    @property
+    def slots(self) -> tuple[Slot, ...]:
+        return tuple(s for s in self.segments if isinstance(s, Slot))
+
+    @property
+    def static_text(self) -> str:
+        return "".join(s.text for s in self.segments if isinstance(s, Text))
+
+
+@dataclass(frozen=True)
+class CacheControl:
+    """A `cache_control` breakpoint on a content block (or the request-level automatic one)."""
+
+    ttl: str | None
+    span: Span = UNKNOWN_SPAN
+
+
+@dataclass(frozen=True)
+class Block:
+    """One content block of a system prompt or a message (a plain string content is one block)."""
+
+    content: Template
+    cache_control: CacheControl | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message in a request. `role` is the literal role, or "?" when the source does not fix it.
+
+    A message whose whole value is dynamic (`*history`, `messages=history`) is one block holding one
+    slot; `Slot.history` tells a spliced conversation history from other dynamic messages.
+    """
+
+    role: str
+    blocks: tuple[Block, ...]
+    span: Span = UNKNOWN_SPAN
+
+    @property
+    def is_history(self) -> bool:
+        return any(
+            isinstance(seg, Slot) and seg.history for b in self.blocks for seg in b.content.segments
+        )
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """One LLM API call: everything it sends, in cache order (tools -> system -> messages)."""
+
+    api: str  # "openai.chat", "openai.responses", "anthropic.messages", ...
+    provider: str  # SDK family: "openai", "anthropic", "gemini", "litellm"
+    span: Span
+    model: str | None = None
+    base_url: str | None = None
+    tools: Template | None = None
+    system: tuple[Block, ...] = ()
+    messages: tuple[Message, ...] = ()
+    cache_control: CacheControl | None = None  # request-level automatic breakpoint
+
+    @property
+    def final_user_message(self) -> Message | None:
+        """The last message when its role is user (DESIGN §4); tools are never part of it."""
+        if self.messages and self.messages[-1].role == "user":
+            return self.messages[-1]
+        return None
+
+    def prompt_parts(self) -> Iterator[tuple[Template, Message | None]]:
+        """Every prompt template after the tools, in cache order, with the message holding it."""
+        for block in self.system:
+            yield block.content, None
+        for message in self.messages:
+            for block in message.blocks:
+                yield block.content, message
+
+
+@dataclass(frozen=True)
+class NamedTemplate:
+    """A prompt-named template (`SYSTEM_PROMPT = ...`) that no call site of its module consumed."""
+
+    name: str
+    template: Template
+
+
+@dataclass(frozen=True)
+class FileModel:
+    """What extraction learned from one file: a pure function of (path, bytes, settings)."""
+
+    path: str
+    call_sites: tuple[CallSite, ...] = ()
+    templates: tuple[NamedTemplate, ...] = ()
+    errors: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class Edit:
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    content: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: str  # "safe" | "unsafe"
+    message: str
+    edits: tuple[Edit, ...] = ()
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One reported problem. Ordering is the output order: path, position, code."""
+
+    path: str
+    line: int
+    column: int
+    code: str
+    end_line: int = field(compare=False)
+    end_column: int = field(compare=False)
+    name: str = field(compare=False)
+    severity: Severity = field(compare=False)
+    message: str = field(compare=False)
+    fix: Fix | None = field(default=None, compare=False)
