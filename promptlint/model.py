@@ -150,13 +150,22 @@ class NamedTemplate:
 
 
 @dataclass(frozen=True)
+class ParseError:
+    """Why a file could not be read or parsed, and where (1-based)."""
+
+    message: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
 class FileModel:
     """What extraction learned from one file: a pure function of (path, bytes, settings)."""
 
     path: str
     call_sites: tuple[CallSite, ...] = ()
     templates: tuple[NamedTemplate, ...] = ()
-    errors: tuple[Finding, ...] = ()
+    parse_error: ParseError | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,52 @@
+"""The rule registry: every rule, by code. Codes are assigned here and nowhere else."""
+
+from __future__ import annotations
+
+from promptlint.checks import (
+    pc000_parse_error,
+    pc101_dynamic_before_static,
+    pc102_volatile_in_prompt,
+)
+from promptlint.checks.base import Context, Rule
+
+RULES: tuple[Rule, ...] = (
+    pc000_parse_error.RULE,
+    pc101_dynamic_before_static.RULE,
+    pc102_volatile_in_prompt.RULE,
+)
+
+__all__ = ["RULES", "Context", "Rule", "UnknownSelectorError", "rule_by_code_or_name", "select_rules"]
+
+
+def rule_by_code_or_name(key: str) -> Rule | None:
+    for rule in RULES:
+        if key.upper() == rule.code or key.lower() == rule.name:
+            return rule
+    return None
+
+
+class UnknownSelectorError(ValueError):
+    pass
+
+
+def _matches(rule: Rule, selector: str) -> bool:
+    return rule.code.startswith(selector.upper()) or rule.name == selector.lower()
+
+
+def select_rules(select: tuple[str, ...], ignore: tuple[str, ...]) -> tuple[Rule, ...]:
+    """Rules chosen by code, code prefix (`PC1`) or name; `ignore` wins over `select`.
+
+    A selector that matches no rule is an error naming the valid choices, never silently empty.
+    """
+    for selector in (*select, *ignore):
+        if selector.upper() != "ALL" and not any(_matches(r, selector) for r in RULES):
+            choices = ", ".join(f"{r.code} ({r.name})" for r in RULES)
+            raise UnknownSelectorError(
+                f"unknown rule selector {selector!r}; use a code, a code prefix such as PC1, "
+                f"or a rule name: {choices}"
+            )
+
+    def hit(rule: Rule, selectors: tuple[str, ...]) -> bool:
+        return any(s.upper() == "ALL" or _matches(rule, s) for s in selectors)
+
+    return tuple(r for r in RULES if hit(r, select) and not hit(r, ignore))

@@ -1,0 +1,133 @@
+"""The command line (click). Parses options, runs the pipeline, prints, sets the exit code.
+
+Heavy modules (libcst, tiktoken) are imported inside the commands that need them, so
+`promptlint --version` and `promptlint rule X` start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from promptlint import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _DefaultToCheck(click.Group):
+    """`promptlint PATH...` means `promptlint check PATH...` (and bare `promptlint` checks `.`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+            args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    """`--select PC1,PC2 --select PC3` -> ("PC1", "PC2", "PC3")."""
+    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+
+
+@click.group(cls=_DefaultToCheck, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="promptlint")
+def main() -> None:
+    """promptlint: find prompts that defeat LLM prompt caching."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "concise", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option("--select", multiple=True, help="Rules to enable: codes, prefixes (PC1) or names.")
+@click.option("--ignore", multiple=True, help="Rules to disable: codes, prefixes or names.")
+@click.option("--extend-select", multiple=True, help="Rules to enable on top of --select.")
+@click.option("--stdin-filename", help="Lint source read from stdin, reported under this name.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
+@click.option("--color/--no-color", default=None, help="Colour the output (default: on a terminal).")
+def check(
+    paths: tuple[str, ...],
+    output_format: str,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    stdin_filename: str | None,
+    exit_zero: bool,
+    quiet: bool,
+    color: bool | None,
+) -> None:
+    """Check PATHS (files or directories; default `.`) for prompt-caching problems."""
+    from promptlint.checks import UnknownSelectorError, select_rules
+    from promptlint.config import Settings
+    from promptlint.discovery import discover
+    from promptlint.engine import check_files, check_source
+    from promptlint.tokens import TokenCounter
+
+    settings = Settings()
+    chosen = _split(select) or settings.select
+    try:
+        rules = select_rules(chosen + _split(extend_select), _split(ignore) + settings.ignore)
+    except UnknownSelectorError as exc:
+        raise click.UsageError(str(exc)) from exc
+    tokens = TokenCounter(settings.encoding)
+
+    if stdin_filename is not None:
+        findings = check_source(stdin_filename, sys.stdin.buffer.read(), settings, rules, tokens)
+        files_checked = 1
+    else:
+        try:
+            files = discover(paths or (".",))
+        except FileNotFoundError as exc:
+            missing = exc.filename or str(exc)
+            click.echo(f"promptlint: error: path does not exist: {missing}", err=True)
+            sys.exit(EXIT_ERROR)
+        result = check_files(files, settings, rules, tokens)
+        findings, files_checked = result.findings, result.files_checked
+
+    if output_format == "json":
+        from promptlint.report import json as json_report
+
+        click.echo(json_report.render(findings), nl=False)
+    elif output_format == "concise":
+        from promptlint.report import concise
+
+        click.echo(concise.render(findings), nl=False)
+    else:
+        from promptlint.report import text
+
+        use_color = sys.stdout.isatty() if color is None else color
+        style: Any = click.style if use_color else text._plain
+        click.echo(text.render(findings, files_checked, style, quiet), nl=False, color=use_color)
+
+    sys.exit(EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN)
+
+
+@main.command()
+@click.argument("code", required=False)
+@click.option("--all", "show_all", is_flag=True, help="List every rule.")
+def rule(code: str | None, show_all: bool) -> None:
+    """Print the page of rule CODE (a code such as PC101, or a name); --all lists the rules."""
+    from promptlint.checks import RULES, rule_by_code_or_name
+    from promptlint.ruledocs import read_page
+
+    if show_all or code is None:
+        for r in RULES:
+            click.echo(f"{r.code}  {r.name:<24} {r.severity.value:<8} {r.summary}")
+        return
+    found = rule_by_code_or_name(code)
+    if found is None:
+        known = ", ".join(r.code for r in RULES)
+        raise click.UsageError(f"unknown rule {code!r}; known rules: {known}")
+    page = read_page(found.code)
+    if page is None:
+        click.echo(f"promptlint: error: the page of {found.code} is missing from this installation", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(page, nl=False)

@@ -1,0 +1,72 @@
+"""The pipeline for `check`: discover -> extract (per file) -> analyse -> findings.
+
+Pure orchestration: it reads files, hands bytes to the extractor and the model to the rules, and
+returns sorted, de-duplicated findings. Printing and exit codes belong to the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from promptlint.checks import Context, Rule
+from promptlint.checks.base import TokenCount
+from promptlint.config import Settings
+from promptlint.discovery import SourceFile
+from promptlint.extract import extract_file
+from promptlint.model import FileModel, Finding, ParseError
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    findings: tuple[Finding, ...]
+    files_checked: int
+
+
+def read_model(source: SourceFile, settings: Settings) -> FileModel:
+    """Extract one file; a file that cannot be read becomes a PC000 finding, not a crash."""
+    try:
+        data = source.path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        return FileModel(source.display, parse_error=ParseError(f"cannot read file: {reason}", 1, 1))
+    return extract_file(source.display, data, settings)
+
+
+def analyse(model: FileModel, rules: Sequence[Rule], settings: Settings, tokens: TokenCount) -> list[Finding]:
+    ctx = Context(model.path, settings, tokens)
+    findings: list[Finding] = []
+    for rule in rules:
+        if rule.check_file is not None:
+            findings.extend(rule.check_file(model, ctx))
+        if rule.check_call_site is not None:
+            for site in model.call_sites:
+                findings.extend(rule.check_call_site(site, ctx))
+        if rule.check_template is not None:
+            for template in model.templates:
+                findings.extend(rule.check_template(template, ctx))
+    return findings
+
+
+def unique_sorted(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """One finding per (path, position, code): a template shared by two calls is reported once."""
+    seen: dict[tuple[str, int, int, str], Finding] = {}
+    for finding in findings:
+        seen.setdefault((finding.path, finding.line, finding.column, finding.code), finding)
+    return tuple(sorted(seen.values()))
+
+
+def check_files(
+    files: Sequence[SourceFile], settings: Settings, rules: Sequence[Rule], tokens: TokenCount
+) -> CheckResult:
+    findings: list[Finding] = []
+    for source in files:
+        findings.extend(analyse(read_model(source, settings), rules, settings, tokens))
+    return CheckResult(unique_sorted(findings), len(files))
+
+
+def check_source(
+    display: str, data: bytes, settings: Settings, rules: Sequence[Rule], tokens: TokenCount
+) -> tuple[Finding, ...]:
+    """Lint one file's bytes (stdin, editors, tests)."""
+    return unique_sorted(analyse(extract_file(display, data, settings), rules, settings, tokens))

@@ -1,0 +1,66 @@
+"""Extraction: one file's bytes -> its `FileModel`. The only stage that touches libcst.
+
+A pure function of (path, bytes, settings), so it can run in worker processes and be cached.
+"""
+
+from __future__ import annotations
+
+from promptlint.config import Settings
+from promptlint.extract.interpret import Interpreter
+from promptlint.extract.positions import Freezer
+from promptlint.extract.raw import RawCallSite, RawTemplate
+from promptlint.extract.scan import prompt_name_pattern, scan_module
+from promptlint.extract.source import decode, parse
+from promptlint.model import FileModel, ParseError
+
+__all__ = ["extract_file", "extract_source"]
+
+
+def extract_file(path: str, data: bytes, settings: Settings) -> FileModel:
+    text = decode(data)
+    if isinstance(text, ParseError):
+        return FileModel(path, parse_error=text)
+    return extract_source(path, text, settings)
+
+
+def extract_source(path: str, text: str, settings: Settings) -> FileModel:
+    module = parse(text)
+    if isinstance(module, ParseError):
+        return FileModel(path, parse_error=module)
+    names = prompt_name_pattern(settings.prompt_names)
+    try:
+        scan = scan_module(module, names)
+    except RecursionError:
+        return FileModel(path, parse_error=ParseError("file is nested too deeply to analyse", 1, 1))
+    if scan.is_empty:
+        return FileModel(path)
+    interpreter = Interpreter(module, scan, names)
+    interpreter.run()
+    templates = _unconsumed(interpreter.call_sites, interpreter.templates)
+    call_sites, named = Freezer(module).freeze(interpreter.call_sites, templates)
+    return FileModel(path, call_sites=call_sites, templates=named)
+
+
+def _unconsumed(sites: list[RawCallSite], templates: list[RawTemplate]) -> list[RawTemplate]:
+    """Prompt-named templates that no call site and no other template of the module reads.
+
+    A template a call site uses is linted as part of that call (where it sits in the request
+    matters: the final user message may hold volatile values); linting it alone would repeat or
+    contradict that.
+    """
+    reached: set[int] = set()
+
+    def walk(bindings: list[object]) -> None:
+        stack = list(bindings)
+        while stack:
+            binding = stack.pop()
+            if id(binding) in reached:
+                continue
+            reached.add(id(binding))
+            stack.extend(getattr(binding, "deps", ()))
+
+    for site in sites:
+        walk(site.reads)
+    for template in templates:
+        walk(list(getattr(template.binding, "deps", ())))
+    return [t for t in templates if id(t.binding) not in reached]

@@ -1,0 +1,797 @@
+"""A small abstract interpreter over one module: it follows how prompt strings and message lists are
+built (assignments, f-strings, `.format`, `+`, `append`, helpers) in straight-line code and turns
+every LLM call into a `RawCallSite`.
+
+What it cannot follow becomes a dynamic value, never an error. A name assigned on more than one path
+(in a branch or a loop) is dynamic after that statement; text it had before the branch is kept.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from promptlint.extract import sdk
+from promptlint.extract.raw import RawCallSite, RawTemplate
+from promptlint.extract.scan import ModuleScan, attribute_chain
+from promptlint.extract.values import (
+    NO_FACTS,
+    ClientV,
+    DictV,
+    Facts,
+    FuncV,
+    ListV,
+    Opaque,
+    Pending,
+    Spread,
+    Str,
+    Value,
+    as_str,
+    concat,
+    facts_of,
+    format_template,
+    map_text,
+    percent_template,
+    strip_edges,
+    union,
+)
+
+# Calls whose result changes on every request.
+VOLATILE_CALLS = frozenset(
+    {
+        "datetime.datetime.now",
+        "datetime.datetime.utcnow",
+        "datetime.datetime.today",
+        "datetime.date.today",
+        "time.time",
+        "time.time_ns",
+        "time.monotonic",
+        "time.perf_counter",
+        "time.ctime",
+        "time.asctime",
+        "time.localtime",
+        "time.gmtime",
+        "time.strftime",
+        "uuid.uuid1",
+        "uuid.uuid4",
+        "os.urandom",
+        "os.getpid",
+        "pendulum.now",
+        "pendulum.today",
+        "arrow.now",
+        "arrow.utcnow",
+    }
+)
+VOLATILE_MODULES = ("random.", "secrets.")
+
+# Calls and methods whose result has no fixed order.
+UNORDERED_CALLS = frozenset(
+    {"set", "frozenset", "os.listdir", "os.scandir", "glob.glob", "glob.iglob"}
+)
+UNORDERED_METHODS = frozenset({"iterdir", "glob", "rglob"})
+ORDERING_CALLS = frozenset({"sorted"})
+
+CLIENT_CONSTRUCTORS = {
+    "openai.OpenAI": "openai",
+    "openai.AsyncOpenAI": "openai",
+    "openai.AzureOpenAI": "openai",
+    "openai.AsyncAzureOpenAI": "openai",
+    "anthropic.Anthropic": "anthropic",
+    "anthropic.AsyncAnthropic": "anthropic",
+    "anthropic.AnthropicBedrock": "anthropic",
+    "anthropic.AsyncAnthropicBedrock": "anthropic",
+    "anthropic.AnthropicVertex": "anthropic",
+    "anthropic.AsyncAnthropicVertex": "anthropic",
+    "google.genai.Client": "gemini",
+}
+
+# Constructors whose keyword arguments are the object's content (config and message classes).
+RECORD_CONSTRUCTORS = re.compile(
+    r"(^|\.)(dict|GenerateContentConfig|Content|Part|Part\.from_text|TextBlockParam"
+    r"|ChatCompletion\w*MessageParam|ResponseInputTextParam)$"
+)
+
+_STR_METHODS: dict[str, Callable[[str], str]] = {
+    "upper": str.upper,
+    "lower": str.lower,
+    "title": str.title,
+    "capitalize": str.capitalize,
+}
+
+MAX_STEPS = 200_000  # evaluation budget per module: pathological input degrades to dynamic values
+MAX_CALL_DEPTH = 3  # helper functions followed through at most this many nested calls
+
+
+@dataclass
+class Binding:
+    value: Value
+    statement: cst.CSTNode | None
+    deps: list[Binding] = field(default_factory=list)
+
+
+class Env:
+    def __init__(self, parent: Env | None = None) -> None:
+        self.vars: dict[str, Binding] = {}
+        self.parent = parent
+
+    def lookup(self, name: str) -> Binding | None:
+        env: Env | None = self
+        while env is not None:
+            binding = env.vars.get(name)
+            if binding is not None:
+                return binding
+            env = env.parent
+        return None
+
+    def copy(self) -> Env:
+        clone = Env(self.parent)
+        clone.vars = dict(self.vars)
+        return clone
+
+
+class _Budget(Exception):
+    """The module's evaluation budget is spent."""
+
+
+class Interpreter:
+    def __init__(self, module: cst.Module, scan: ModuleScan, prompt_names: re.Pattern[str]) -> None:
+        self.module = module
+        self.scan = scan
+        self.prompt_names = prompt_names
+        self.call_sites: list[RawCallSite] = []
+        self.templates: list[RawTemplate] = []
+        self._reads: list[Binding] | None = None
+        self._steps = 0
+        self._depth = 0
+        self._returns: list[Value] | None = None
+        self._pending_scopes: list[tuple[cst.FunctionDef | cst.ClassDef, Env]] = []
+
+    # -- entry point -------------------------------------------------------------------------
+    def run(self) -> None:
+        module_env = Env()
+        self._exec_scope(self.module.body, module_env)
+        while self._pending_scopes:
+            node, env = self._pending_scopes.pop(0)
+            if isinstance(node, cst.FunctionDef):
+                self._exec_function(node, env, args=None, building=True)
+            else:
+                self._exec_scope(node.body.body, Env(env))
+
+    def _exec_scope(self, body: Sequence[cst.CSTNode], env: Env) -> None:
+        try:
+            self._exec_block(body, env, conditional=False)
+        except (_Budget, RecursionError):
+            pass  # what was collected so far stands; the rest of this scope is not followed
+
+    # -- statements --------------------------------------------------------------------------
+    def _exec_block(self, body: Sequence[cst.CSTNode], env: Env, conditional: bool) -> None:
+        for statement in body:
+            self._tick()
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    self._exec_small(small, env, conditional)
+            elif isinstance(statement, cst.BaseCompoundStatement):
+                self._exec_compound(statement, env, conditional)
+
+    def _exec_small(self, node: cst.BaseSmallStatement, env: Env, conditional: bool) -> None:
+        self._build_call_sites(node, env)
+        if isinstance(node, cst.Assign):
+            value, deps = self._eval_tracked(node.value, env)
+            for target in node.targets:
+                self._bind(target.target, value, env, node, deps)
+        elif isinstance(node, cst.AnnAssign) and node.value is not None:
+            value, deps = self._eval_tracked(node.value, env)
+            self._bind(node.target, value, env, node, deps)
+        elif isinstance(node, cst.AugAssign):
+            self._exec_augassign(node, env, conditional)
+        elif isinstance(node, cst.Expr):
+            self._exec_mutation(node.value, env, conditional)
+        elif isinstance(node, cst.Return) and self._returns is not None:
+            value = self.eval(node.value, env) if node.value is not None else Opaque(node)
+            self._returns.append(value)
+        elif isinstance(node, cst.Del):
+            for target in _del_targets(node.target):
+                env.vars.pop(target, None)
+
+    def _exec_compound(self, node: cst.BaseCompoundStatement, env: Env, conditional: bool) -> None:
+        self._build_call_sites(node, env)
+        if isinstance(node, cst.FunctionDef):
+            env.vars[node.name.value] = Binding(FuncV(node, env), node)
+            if id(node) in self.scan.interesting_scopes:
+                self._pending_scopes.append((node, env))
+            return
+        if isinstance(node, cst.ClassDef):
+            env.vars[node.name.value] = Binding(Opaque(node.name, node.name.value), node)
+            if id(node) in self.scan.interesting_scopes:
+                self._pending_scopes.append((node, env))
+            return
+        if isinstance(node, cst.With):
+            for item in node.items:
+                if item.asname is not None:
+                    self._bind(item.asname.name, Opaque(item.item), env, node, [])
+            self._exec_block(node.body.body, env, conditional)
+            return
+        if isinstance(node, cst.Try):
+            # The body is the path taken on every normal request; handlers are alternatives.
+            self._exec_block(node.body.body, env, conditional)
+            branches = [h.body.body for h in node.handlers]
+            if node.orelse is not None:
+                branches.append(node.orelse.body.body)
+            self._exec_branches(branches, env, include_fallthrough=True)
+            if node.finalbody is not None:
+                self._exec_block(node.finalbody.body.body, env, conditional)
+            return
+        branches: list[Sequence[cst.CSTNode]] = []
+        if isinstance(node, cst.If):
+            current: cst.If | cst.Else | None = node
+            while isinstance(current, cst.If):
+                branches.append(current.body.body)
+                current = current.orelse
+            if isinstance(current, cst.Else):
+                branches.append(current.body.body)
+            self._exec_branches(branches, env, include_fallthrough=not isinstance(current, cst.Else))
+        elif isinstance(node, (cst.For, cst.While)):
+            if isinstance(node, cst.For):
+                iterated = self.eval(node.iter, env)
+                facts = facts_of(iterated) | _iteration_facts(node.iter, iterated, self)
+                self._bind(
+                    node.target,
+                    Opaque(node.target, None, facts.volatile, facts.unordered),
+                    env,
+                    node,
+                    [],
+                )
+            bodies = [node.body.body]
+            if node.orelse is not None:
+                bodies.append(node.orelse.body.body)
+            self._exec_branches(bodies, env, include_fallthrough=True)
+        elif isinstance(node, cst.Match):
+            self._exec_branches([c.body.body for c in node.cases], env, include_fallthrough=True)
+
+    def _exec_branches(
+        self, branches: Sequence[Sequence[cst.CSTNode]], env: Env, include_fallthrough: bool
+    ) -> None:
+        """Run alternative paths; afterwards a name one of them changed is dynamic."""
+        before = dict(env.vars)
+        outcomes: list[dict[str, Binding]] = []
+        for body in branches:
+            branch_env = env.copy()
+            self._exec_block(body, branch_env, conditional=True)
+            outcomes.append(branch_env.vars)
+        if include_fallthrough:
+            outcomes.append(before)
+        changed = {name for out in outcomes for name, b in out.items() if before.get(name) is not b}
+        for name in sorted(changed):
+            bindings = [out[name] for out in outcomes if name in out]
+            env.vars[name] = _merge(name, before.get(name), bindings)
+
+    def _exec_augassign(self, node: cst.AugAssign, env: Env, conditional: bool) -> None:
+        if not isinstance(node.target, cst.Name):
+            return
+        binding = env.lookup(node.target.value)
+        value, deps = self._eval_tracked(node.value, env)
+        if binding is None:
+            return
+        current = binding.value
+        if isinstance(node.operator, cst.AddAssign):
+            if isinstance(current, ListV) and isinstance(value, ListV):
+                if conditional:
+                    current.items.append(Spread(Opaque(node.value), node.value))
+                else:
+                    current.items.extend(value.items)
+                return
+            if isinstance(current, Str):
+                new = concat(current, as_str(value, node.value))
+                env.vars[node.target.value] = Binding(new, node, [binding, *deps])
+                return
+        facts = facts_of(current) | facts_of(value)
+        env.vars[node.target.value] = Binding(
+            Opaque(node.target, node.target.value, facts.volatile, facts.unordered),
+            node,
+            [binding, *deps],
+        )
+
+    def _exec_mutation(self, expr: cst.BaseExpression, env: Env, conditional: bool) -> None:
+        """`messages.append(...)`, `.extend(...)`, `.insert(0, ...)` on a list being built."""
+        if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)):
+            return
+        method = expr.func.attr.value
+        if method not in {"append", "extend", "insert"} or not isinstance(expr.func.value, cst.Name):
+            return
+        binding = env.lookup(expr.func.value.value)
+        if binding is None or not isinstance(binding.value, ListV) or not expr.args:
+            return
+        items = binding.value.items
+        argument = expr.args[-1].value
+        value, deps = self._eval_tracked(argument, env)
+        binding.deps.extend(deps)
+        if conditional:
+            facts = facts_of(value)
+            items.append(Spread(Opaque(argument, None, facts.volatile, facts.unordered), argument))
+        elif method == "append":
+            items.append(value)
+        elif method == "extend":
+            items.append(Spread(value, argument) if not isinstance(value, ListV) else value)
+            if isinstance(value, ListV):
+                items.pop()
+                items.extend(value.items)
+        else:
+            position = _int_literal(expr.args[0].value) if len(expr.args) == 2 else None
+            if position == 0:
+                items.insert(0, value)
+            else:
+                facts = facts_of(value)
+                items.append(Spread(Opaque(argument, None, facts.volatile, facts.unordered), argument))
+
+    def _bind(
+        self,
+        target: cst.BaseExpression,
+        value: Value,
+        env: Env,
+        statement: cst.CSTNode,
+        deps: list[Binding],
+    ) -> None:
+        if isinstance(target, cst.Name):
+            binding = Binding(value, statement, deps)
+            env.vars[target.value] = binding
+            self._note_template(target.value, value, statement, binding)
+        elif isinstance(target, cst.Attribute):
+            binding = Binding(value, statement, deps)
+            self._note_template(target.attr.value, value, statement, binding)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            facts = facts_of(value)
+            for element in target.elements:
+                inner = element.value
+                self._bind(
+                    inner, Opaque(inner, None, facts.volatile, facts.unordered), env, statement, []
+                )
+
+    def _note_template(self, name: str, value: Value, statement: cst.CSTNode, binding: Binding) -> None:
+        if (
+            id(statement) in self.scan.prompt_assigns
+            and isinstance(value, Str)
+            and self._depth == 0
+            and self.prompt_names.fullmatch(name)
+        ):
+            self.templates.append(RawTemplate(name, value, statement, binding))
+
+    # -- call sites --------------------------------------------------------------------------
+    def _build_call_sites(self, statement: cst.CSTNode, env: Env) -> None:
+        if self._depth:  # inside a helper followed from a call: its call sites are built once, elsewhere
+            return
+        for candidate in self.scan.candidates.get(id(statement), ()):
+            reads: list[Binding] = []
+            outer, self._reads = self._reads, reads
+            try:
+                site = sdk.build_call_site(candidate, self, env)
+            except (_Budget, RecursionError):
+                site = None
+            finally:
+                self._reads = outer
+            if site is not None:
+                site.reads = list(reads)
+                self.call_sites.append(site)
+
+    # -- expressions -------------------------------------------------------------------------
+    def _tick(self) -> None:
+        self._steps += 1
+        if self._steps > MAX_STEPS:
+            raise _Budget
+
+    def _eval_tracked(self, node: cst.BaseExpression, env: Env) -> tuple[Value, list[Binding]]:
+        reads: list[Binding] = []
+        outer, self._reads = self._reads, reads
+        try:
+            return self.eval(node, env), reads
+        finally:
+            self._reads = outer
+            if outer is not None:
+                outer.extend(reads)
+
+    def qualified(self, node: cst.BaseExpression) -> str | None:
+        chain = attribute_chain(node)
+        if not chain:
+            return None
+        head = self.scan.imports.get(chain[0], chain[0])
+        return ".".join([head, *chain[1:]])
+
+    def lookup(self, name: str, env: Env) -> Binding | None:
+        binding = env.lookup(name)
+        if binding is not None and self._reads is not None:
+            self._reads.append(binding)
+        return binding
+
+    def eval(self, node: cst.BaseExpression, env: Env) -> Value:
+        self._tick()
+        if isinstance(node, cst.SimpleString):
+            value = node.evaluated_value
+            if isinstance(value, bytes):
+                return Opaque(node)
+            return Str([value], [node])
+        if isinstance(node, cst.ConcatenatedString):
+            left = self.eval(node.left, env)
+            right = self.eval(node.right, env)
+            return concat(as_str(left, node.left), as_str(right, node.right))
+        if isinstance(node, cst.FormattedString):
+            return self._eval_fstring(node, env)
+        if isinstance(node, cst.Name):
+            binding = self.lookup(node.value, env)
+            if binding is None:
+                return Opaque(node, node.value)
+            value = binding.value
+            if isinstance(value, Opaque):
+                # A dynamic value is reported where it is used, under the name it is used by.
+                return Opaque(node, node.value, value.volatile, value.unordered, value.history)
+            return value
+        if isinstance(node, cst.Attribute):
+            base = self.eval(node.value, env)
+            if isinstance(base, ClientV):
+                return base
+            facts = facts_of(base)
+            return Opaque(node, None, facts.volatile, facts.unordered)
+        if isinstance(node, cst.Call):
+            return self._eval_call(node, env)
+        if isinstance(node, cst.BinaryOperation):
+            return self._eval_binary(node, env)
+        if isinstance(node, (cst.List, cst.Tuple)):
+            items: list[Value] = []
+            for element in node.elements:
+                if isinstance(element, cst.StarredElement):
+                    items.append(Spread(self.eval(element.value, env), element))
+                else:
+                    items.append(self.eval(element.value, env))
+            return ListV(items)
+        if isinstance(node, cst.Dict):
+            entries: dict[str, Value] = {}
+            is_open = False
+            for element in node.elements:
+                if isinstance(element, cst.DictElement):
+                    key = element.key
+                    if isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str):
+                        entries[key.evaluated_value] = self.eval(element.value, env)
+                    else:
+                        is_open = True
+                else:
+                    is_open = True
+            return DictV(entries, node, is_open)
+        if isinstance(node, cst.Await):
+            return self.eval(node.expression, env)
+        if isinstance(node, (cst.Set, cst.SetComp)):
+            return Opaque(node, None, False, True)
+        if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.DictComp)):
+            return self._eval_comprehension(node, env)
+        if isinstance(node, cst.IfExp):
+            facts = facts_of(self.eval(node.body, env)) | facts_of(self.eval(node.orelse, env))
+            return Opaque(node, None, facts.volatile, facts.unordered)
+        if isinstance(node, cst.NamedExpr):
+            value = self.eval(node.value, env)
+            self._bind(node.target, value, env, node, [])
+            return value
+        if isinstance(node, cst.Subscript):
+            facts = facts_of(self.eval(node.value, env))
+            return Opaque(node, None, facts.volatile, facts.unordered)
+        if isinstance(node, (cst.BooleanOperation, cst.UnaryOperation, cst.Comparison)):
+            return Opaque(node)
+        return Opaque(node)
+
+    def _eval_fstring(self, node: cst.FormattedString, env: Env) -> Value:
+        raw = "r" in node.prefix.lower()
+        quote = node.start[len(node.prefix) :]
+        parts: list[Str] = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                parts.append(Str([_unescape(part.value, raw, quote)]))
+                continue
+            value = self.eval(part.expression, env)
+            plain = part.conversion is None and part.format_spec is None
+            if plain and isinstance(value, Str):
+                parts.append(value)
+            elif isinstance(value, Opaque) and value.node is part.expression:
+                parts.append(as_str(value, part.expression))
+            else:
+                facts = facts_of(value)
+                parts.append(
+                    Str([Pending(part.expression, _opaque_name(value), facts.volatile,
+                                 facts.unordered)])
+                )
+        return concat(*parts) if parts else Str([""])
+
+    def _eval_binary(self, node: cst.BinaryOperation, env: Env) -> Value:
+        left = self.eval(node.left, env)
+        right = self.eval(node.right, env)
+        if isinstance(node.operator, cst.Add):
+            if isinstance(left, ListV) or isinstance(right, ListV):
+                return ListV(_list_items(left, node.left) + _list_items(right, node.right))
+            if isinstance(left, Str) or isinstance(right, Str):
+                return concat(as_str(left, node.left), as_str(right, node.right))
+        if isinstance(node.operator, cst.Modulo) and isinstance(left, Str):
+            args: list[Value] | dict[str, Value] | None
+            if isinstance(right, ListV):
+                args = list(right.items)
+            elif isinstance(right, DictV):
+                args = dict(right.entries)
+            else:
+                args = [right]
+            return percent_template(left, args, node.right)
+        facts = facts_of(left) | facts_of(right)
+        return Opaque(node, None, facts.volatile, facts.unordered)
+
+    def _eval_comprehension(
+        self, node: cst.ListComp | cst.GeneratorExp | cst.DictComp, env: Env
+    ) -> Value:
+        facts = NO_FACTS
+        clause: cst.CompFor | None = node.for_in
+        while clause is not None:
+            iterated = self.eval(clause.iter, env)
+            facts = facts | facts_of(iterated) | _iteration_facts(clause.iter, iterated, self)
+            clause = clause.inner_for_in
+        return Opaque(node, None, facts.volatile, facts.unordered)
+
+    def _eval_call(self, node: cst.Call, env: Env) -> Value:
+        func = node.func
+        qualified = self.qualified(func)
+        known = self._eval_known_call(node, qualified, env)
+        if known is not None:
+            return known
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            receiver = self.eval(func.value, env)
+            result = self._eval_method(node, method, receiver, env)
+            if result is not None:
+                return result
+            arg_facts = self._arg_facts(node, env)
+            receiver_facts = facts_of(receiver)
+            volatile = _is_volatile(qualified) or receiver_facts.volatile or arg_facts.volatile
+            unordered = (method in UNORDERED_METHODS or receiver_facts.unordered
+                         or arg_facts.unordered or qualified in UNORDERED_CALLS)
+            if method in {"keys", "values", "items"}:
+                unordered = receiver_facts.unordered
+            return Opaque(node, None, volatile, unordered)
+        if isinstance(func, cst.Name):
+            binding = self.lookup(func.value, env)
+            if binding is not None and isinstance(binding.value, FuncV):
+                return self._call_helper(node, binding.value, env)
+            if func.value == "str" and len(node.args) == 1:
+                return as_str(self.eval(node.args[0].value, env), node.args[0].value)
+            if func.value in ORDERING_CALLS:
+                facts = self._arg_facts(node, env)
+                return Opaque(node, None, facts.volatile, False)
+        facts = self._arg_facts(node, env)
+        volatile = _is_volatile(qualified) or facts.volatile
+        unordered = qualified in UNORDERED_CALLS or facts.unordered
+        return Opaque(node, None, volatile, unordered)
+
+    def _eval_known_call(self, node: cst.Call, qualified: str | None, env: Env) -> Value | None:
+        """Calls recognised by what the name refers to through the module's imports."""
+        if qualified is None:
+            return None
+        if qualified in CLIENT_CONSTRUCTORS:
+            return ClientV(CLIENT_CONSTRUCTORS[qualified], self._keyword_text(node, "base_url", env))
+        if qualified in {"textwrap.dedent", "inspect.cleandoc"} and node.args:
+            value = self.eval(node.args[0].value, env)
+            if isinstance(value, Str):
+                fn = textwrap.dedent if qualified == "textwrap.dedent" else inspect.cleandoc
+                return map_text(value, fn)
+            return None
+        if RECORD_CONSTRUCTORS.search(qualified):
+            entries = {
+                arg.keyword.value: self.eval(arg.value, env)
+                for arg in node.args
+                if arg.keyword is not None
+            }
+            return DictV(entries, node, any(arg.keyword is None for arg in node.args))
+        return None
+
+    def _eval_method(
+        self, node: cst.Call, method: str, receiver: Value, env: Env
+    ) -> Value | None:
+        if not isinstance(receiver, Str):
+            return None
+        if method == "format":
+            positional = [self.eval(a.value, env) for a in node.args if a.keyword is None and not a.star]
+            keywords = {
+                a.keyword.value: self.eval(a.value, env) for a in node.args if a.keyword is not None
+            }
+            arg_nodes = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+            positional_nodes = [a.value for a in node.args if a.keyword is None and not a.star]
+
+            def lookup(name: str, index: int) -> Value | None:
+                if index >= 0:
+                    return positional[index] if index < len(positional) else None
+                return keywords.get(name)
+
+            def arg_node(name: str, index: int) -> cst.CSTNode | None:
+                if index >= 0:
+                    return positional_nodes[index] if index < len(positional_nodes) else None
+                return arg_nodes.get(name)
+
+            return format_template(receiver, lookup, arg_node, node) or Opaque(node)
+        if method == "join" and len(node.args) == 1:
+            return self._eval_join(receiver, node.args[0].value, env)
+        if method in {"strip", "lstrip", "rstrip"}:
+            chars = self._static_arg(node, env)
+            return strip_edges(receiver, chars, method != "rstrip", method != "lstrip")
+        if method in _STR_METHODS and not node.args and receiver.is_static:
+            return Str([_STR_METHODS[method](receiver.text)], receiver.literals)
+        return None
+
+    def _eval_join(self, separator: Str, argument: cst.BaseExpression, env: Env) -> Value:
+        items = self.eval(argument, env)
+        if isinstance(items, ListV) and not any(isinstance(i, Spread) for i in items.items):
+            pieces: list[Str] = []
+            for index, item in enumerate(items.items):
+                if index:
+                    pieces.append(separator)
+                pieces.append(as_str(item, argument))
+            return concat(*pieces) if pieces else Str([""])
+        facts = facts_of(items) | _iteration_facts(argument, items, self)
+        return Str([Pending(argument, None, facts.volatile, facts.unordered)])
+
+    def _call_helper(self, node: cst.Call, func: FuncV, env: Env) -> Value:
+        """A call to a function of this module: follow its return value (parameters bound)."""
+        if self._depth >= MAX_CALL_DEPTH:
+            facts = self._arg_facts(node, env)
+            return Opaque(node, None, facts.volatile, facts.unordered)
+        args = {}
+        params = func.node.params
+        positional = [p.name.value for p in (*params.posonly_params, *params.params)]
+        index = 0
+        for arg in node.args:
+            if arg.star:
+                continue
+            if arg.keyword is not None:
+                args[arg.keyword.value] = self.eval(arg.value, env)
+            elif index < len(positional):
+                args[positional[index]] = self.eval(arg.value, env)
+                index += 1
+        returned = self._exec_function(func.node, func.env, args, building=False)
+        if returned is None:
+            return Opaque(node, func.node.name.value + "()")
+        if isinstance(returned, Opaque):
+            return Opaque(node, func.node.name.value + "()", returned.volatile, returned.unordered)
+        return returned
+
+    def _exec_function(
+        self, node: cst.FunctionDef, defining: object, args: dict[str, Value] | None, building: bool
+    ) -> Value | None:
+        assert isinstance(defining, Env)
+        env = Env(defining)
+        params = node.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            name = param.name.value
+            if args is not None and name in args:
+                env.vars[name] = Binding(args[name], None)
+            else:
+                env.vars[name] = Binding(Opaque(param.name, name), None)
+        for star in (params.star_arg, params.star_kwarg):
+            if isinstance(star, cst.Param):
+                env.vars[star.name.value] = Binding(Opaque(star.name, star.name.value), None)
+        outer_returns, self._returns = self._returns, []
+        if not building:
+            self._depth += 1
+        try:
+            body = node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body]
+            if building:
+                self._exec_scope(body, env)
+            else:
+                self._exec_block(body, env, conditional=False)
+            returns = self._returns
+        finally:
+            self._returns = outer_returns
+            if not building:
+                self._depth -= 1
+        if not returns:
+            return None
+        if len(returns) == 1:
+            return returns[0]
+        facts = union(facts_of(r) for r in returns)
+        return Opaque(node.name, node.name.value + "()", facts.volatile, facts.unordered)
+
+    # -- small helpers -------------------------------------------------------------------------
+    def _arg_facts(self, node: cst.Call, env: Env) -> Facts:
+        return union(facts_of(self.eval(arg.value, env)) for arg in node.args)
+
+    def _static_arg(self, node: cst.Call, env: Env) -> str | None:
+        if not node.args:
+            return None
+        value = self.eval(node.args[0].value, env)
+        return value.text if isinstance(value, Str) and value.is_static else None
+
+    def _keyword_text(self, node: cst.Call, keyword: str, env: Env) -> str | None:
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value == keyword:
+                value = self.eval(arg.value, env)
+                if isinstance(value, Str) and value.is_static:
+                    return value.text
+        return None
+
+    def keyword_args(self, node: cst.Call, env: Env) -> dict[str, Value]:
+        return {
+            arg.keyword.value: self.eval(arg.value, env)
+            for arg in node.args
+            if arg.keyword is not None
+        }
+
+    def positional_args(self, node: cst.Call, env: Env) -> list[Value]:
+        return [self.eval(arg.value, env) for arg in node.args if arg.keyword is None and not arg.star]
+
+
+def _is_volatile(qualified: str | None) -> bool:
+    if qualified is None:
+        return False
+    return qualified in VOLATILE_CALLS or qualified.startswith(VOLATILE_MODULES)
+
+
+def _iteration_facts(node: cst.BaseExpression, value: Value, interp: Interpreter) -> Facts:
+    """Iterating these yields an order the source does not fix."""
+    if isinstance(node, (cst.Set, cst.SetComp)):
+        return Facts(unordered=True)
+    if isinstance(node, cst.Call):
+        qualified = interp.qualified(node.func)
+        if qualified in ORDERING_CALLS:
+            return NO_FACTS
+        if qualified in UNORDERED_CALLS:
+            return Facts(unordered=True)
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in UNORDERED_METHODS:
+            return Facts(unordered=True)
+    return Facts(unordered=isinstance(value, Opaque) and value.unordered)
+
+
+def _list_items(value: Value, node: cst.CSTNode) -> list[Value]:
+    if isinstance(value, ListV):
+        return list(value.items)
+    return [Spread(value, node)]
+
+
+def _merge(name: str, before: Binding | None, bindings: list[Binding]) -> Binding:
+    """The value of a name after alternative paths: the common static start is kept."""
+    deps = [d for b in bindings for d in (b, *b.deps)]
+    values = [b.value for b in bindings]
+    facts = union(facts_of(v) for v in values)
+    statement = bindings[-1].statement
+    if before is not None and isinstance(before.value, Str) and all(
+        isinstance(v, Str) and v.parts[: len(before.value.parts)] == before.value.parts
+        for v in values
+    ):
+        tail = Pending(statement or cst.Name(name), name, facts.volatile, facts.unordered)
+        return Binding(Str([*before.value.parts, tail], before.value.literals), statement, deps)
+    if all(v is values[0] for v in values):
+        return Binding(values[0], statement, deps)
+    node = statement if statement is not None else cst.Name(name)
+    return Binding(Opaque(node, name, facts.volatile, facts.unordered), statement, deps)
+
+
+def _unescape(text: str, raw: bool, quote: str) -> str:
+    text = text.replace("{{", "{").replace("}}", "}")
+    if raw or "\\" not in text:
+        return text
+    import ast
+
+    try:
+        value = ast.literal_eval(quote + text + quote)
+    except (SyntaxError, ValueError):
+        return text
+    return value if isinstance(value, str) else text
+
+
+def _opaque_name(value: Value) -> str | None:
+    return value.name if isinstance(value, Opaque) else None
+
+
+def _del_targets(node: cst.BaseExpression) -> list[str]:
+    if isinstance(node, cst.Name):
+        return [node.value]
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return [e.value.value for e in node.elements if isinstance(e.value, cst.Name)]
+    return []
+
+
+def _int_literal(node: cst.BaseExpression) -> int | None:
+    if isinstance(node, cst.Integer):
+        return int(node.value)
+    return None

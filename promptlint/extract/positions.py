@@ -1,0 +1,239 @@
+"""Source positions for the few nodes that end up in the model, and the freeze into it.
+
+libcst's `PositionProvider` records a range for every node of the module, which costs about twice
+the parse. Here one code-generation pass records ranges only for the requested nodes and stops as
+soon as the last of them is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst._nodes.internal import CodegenState
+
+from promptlint.extract.raw import RawBlock, RawCacheControl, RawCallSite, RawMessage, RawTemplate
+from promptlint.extract.values import Pending, Str
+from promptlint.model import (
+    UNKNOWN_SPAN,
+    Block,
+    CacheControl,
+    CallSite,
+    Message,
+    NamedTemplate,
+    Segment,
+    Slot,
+    Span,
+    Template,
+    Text,
+)
+
+
+class _AllFound(Exception):
+    pass
+
+
+@dataclass
+class _TargetedState(CodegenState):
+    """Tracks line/column like libcst's position state, but records only the target nodes."""
+
+    targets: dict[int, cst.CSTNode] = field(default_factory=dict)
+    found: dict[int, Span] = field(default_factory=dict)
+    line: int = 1
+    column: int = 0
+    _starts: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    def add_indent_tokens(self) -> None:
+        for token in self.indent_tokens:
+            self.add_token(token)
+
+    def add_token(self, value: str) -> None:
+        if "\n" in value or "\r" in value:
+            lines = value.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            self.line += len(lines) - 1
+            self.column = len(lines[-1])
+        else:
+            self.column += len(value)
+
+    def before_codegen(self, node: cst.CSTNode) -> None:
+        if id(node) in self.targets:
+            self._starts.setdefault(id(node), (self.line, self.column))
+
+    def after_codegen(self, node: cst.CSTNode) -> None:
+        key = id(node)
+        if key in self.targets and key not in self.found:
+            line, column = self._starts[key]
+            self.found[key] = Span(line, column + 1, self.line, self.column + 1)
+            self._check_done()
+
+    @contextmanager
+    def record_syntactic_position(
+        self,
+        node: cst.CSTNode,
+        *,
+        start_node: cst.CSTNode | None = None,
+        end_node: cst.CSTNode | None = None,
+    ) -> Iterator[None]:
+        key = id(node)
+        if key not in self.targets:
+            yield
+            return
+        start = (self.line, self.column)
+        yield
+        # Whitespace-exclusive, as libcst's PositionProvider: hoisted from children when given.
+        if start_node is not None and id(start_node) in self.found:
+            s = self.found[id(start_node)]
+            start = (s.line, s.column - 1)
+        end = (self.line, self.column)
+        if end_node is not None and id(end_node) in self.found:
+            e = self.found[id(end_node)]
+            end = (e.end_line, e.end_column - 1)
+        self.found[key] = Span(start[0], start[1] + 1, end[0], end[1] + 1)
+        self._check_done()
+
+    def _check_done(self) -> None:
+        if len(self.found) >= len(self.targets):
+            raise _AllFound
+
+
+def node_spans(module: cst.Module, nodes: list[cst.CSTNode]) -> dict[int, Span]:
+    """Spans (1-based) of the given nodes, by `id(node)`, from one early-stopping codegen pass."""
+    if not nodes:
+        return {}
+    state = _TargetedState(
+        default_indent=module.default_indent,
+        default_newline=module.default_newline,
+        targets={id(n): n for n in nodes},
+    )
+    try:
+        module._codegen(state)
+    except _AllFound:
+        pass
+    return state.found
+
+
+@dataclass
+class Freezer:
+    """Turns raw call sites and templates into the model, resolving every span in one pass."""
+
+    module: cst.Module
+    _spans: dict[int, Span] = field(default_factory=dict)
+
+    def freeze(
+        self, sites: list[RawCallSite], templates: list[RawTemplate]
+    ) -> tuple[tuple[CallSite, ...], tuple[NamedTemplate, ...]]:
+        nodes: list[cst.CSTNode] = []
+        for site in sites:
+            nodes.extend(_site_nodes(site))
+        for template in templates:
+            nodes.append(template.node)
+            nodes.extend(_str_nodes(template.value))
+        self._spans = node_spans(self.module, nodes)
+        return (
+            tuple(self._site(s) for s in sites),
+            tuple(
+                NamedTemplate(t.name, self._template(t.value, t.node)) for t in templates
+            ),
+        )
+
+    def span(self, node: cst.CSTNode) -> Span:
+        return self._spans.get(id(node), UNKNOWN_SPAN)
+
+    def _site(self, site: RawCallSite) -> CallSite:
+        return CallSite(
+            api=site.api,
+            provider=site.provider,
+            span=self.span(site.node),
+            model=site.model,
+            base_url=site.base_url,
+            tools=self._template(site.tools, site.node) if site.tools is not None else None,
+            system=tuple(self._block(b) for b in site.system),
+            messages=tuple(self._message(m) for m in site.messages),
+            cache_control=self._cache_control(site.cache_control),
+        )
+
+    def _message(self, message: RawMessage) -> Message:
+        return Message(
+            message.role, tuple(self._block(b) for b in message.blocks), self.span(message.node)
+        )
+
+    def _block(self, block: RawBlock) -> Block:
+        return Block(self._template(block.content, None), self._cache_control(block.cache_control))
+
+    def _cache_control(self, raw: RawCacheControl | None) -> CacheControl | None:
+        if raw is None:
+            return None
+        return CacheControl(raw[0], self.span(raw[1]))
+
+    def _template(self, value: Str, node: cst.CSTNode | None) -> Template:
+        segments: list[Segment] = []
+        for part in value.parts:
+            if isinstance(part, str):
+                if segments and isinstance(segments[-1], Text):
+                    segments[-1] = Text(segments[-1].text + part)
+                elif part:
+                    segments.append(Text(part))
+            else:
+                segments.append(self._slot(part))
+        span = self.span(node) if node is not None else UNKNOWN_SPAN
+        return Template(tuple(segments), span)
+
+    def _slot(self, pending: Pending) -> Slot:
+        span = self.span(pending.node)
+        if pending.needle is not None and isinstance(pending.node, cst.SimpleString):
+            span = _span_within(span, pending.node.value, pending.needle)
+        return Slot(
+            name=pending.name or _display(self.module, pending.node),
+            span=span,
+            volatile=pending.volatile,
+            unordered=pending.unordered,
+            history=pending.history,
+        )
+
+
+def _span_within(outer: Span, source: str, needle: str) -> Span:
+    """The span of `needle`'s first occurrence inside a literal's source text."""
+    offset = source.find(needle)
+    if offset < 0 or outer is UNKNOWN_SPAN:
+        return outer
+    before = source[:offset]
+    newlines = before.count("\n")
+    if newlines:
+        column = offset - before.rfind("\n")
+    else:
+        column = outer.column + offset
+    line = outer.line + newlines
+    return Span(line, column, line, column + len(needle))
+
+
+def _display(module: cst.Module, node: cst.CSTNode) -> str:
+    code = " ".join(module.code_for_node(node).split())
+    return code if len(code) <= 40 else code[:37] + "..."
+
+
+def _str_nodes(value: Str) -> Iterator[cst.CSTNode]:
+    for part in value.parts:
+        if isinstance(part, Pending):
+            yield part.node
+
+
+def _block_nodes(block: RawBlock) -> Iterator[cst.CSTNode]:
+    yield from _str_nodes(block.content)
+    if block.cache_control is not None:
+        yield block.cache_control[1]
+
+
+def _site_nodes(site: RawCallSite) -> Iterator[cst.CSTNode]:
+    yield site.node
+    if site.tools is not None:
+        yield from _str_nodes(site.tools)
+    for block in site.system:
+        yield from _block_nodes(block)
+    for message in site.messages:
+        yield message.node
+        for block in message.blocks:
+            yield from _block_nodes(block)
+    if site.cache_control is not None:
+        yield site.cache_control[1]

@@ -1,0 +1,49 @@
+"""The interpreter's output before positions are known: call sites and templates that still point
+at libcst nodes. `positions.freeze` turns them into the public prompt model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from promptlint.extract.values import Str
+
+# (ttl, node of the cache_control value)
+RawCacheControl = tuple[str | None, cst.CSTNode]
+
+
+@dataclass
+class RawBlock:
+    content: Str
+    cache_control: RawCacheControl | None = None
+
+
+@dataclass
+class RawMessage:
+    role: str
+    blocks: list[RawBlock]
+    node: cst.CSTNode
+
+
+@dataclass
+class RawCallSite:
+    api: str
+    provider: str
+    node: cst.Call
+    model: str | None = None
+    base_url: str | None = None
+    tools: Str | None = None
+    system: list[RawBlock] = field(default_factory=list)
+    messages: list[RawMessage] = field(default_factory=list)
+    cache_control: RawCacheControl | None = None
+    # The bindings (variables) its arguments read, to know which named templates it consumed.
+    reads: list[object] = field(default_factory=list)
+
+
+@dataclass
+class RawTemplate:
+    name: str
+    value: Str
+    node: cst.CSTNode
+    binding: object

@@ -1,0 +1,211 @@
+"""One cheap pass over a module: its imports, the calls that look like LLM API calls, and the
+assignments to prompt-named variables, each filed under the statement that holds it.
+
+The interpreter (`interpret.py`) then evaluates only the scopes this pass marked as interesting,
+so a module with no prompt in it costs one traversal and nothing more.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+# Trailing attribute chains of SDK methods that send a prompt, and the API they belong to.
+API_CHAINS: dict[tuple[str, ...], str] = {
+    ("chat", "completions", "create"): "openai.chat",
+    ("chat", "completions", "parse"): "openai.chat",
+    ("chat", "completions", "stream"): "openai.chat",
+    ("responses", "create"): "openai.responses",
+    ("responses", "parse"): "openai.responses",
+    ("responses", "stream"): "openai.responses",
+    ("messages", "create"): "anthropic.messages",
+    ("messages", "stream"): "anthropic.messages",
+    ("models", "generate_content"): "gemini.generate_content",
+    ("models", "generate_content_stream"): "gemini.generate_content",
+}
+
+# Module-level functions that send a prompt, by qualified name.
+API_FUNCTIONS: dict[str, str] = {
+    "litellm.completion": "litellm.completion",
+    "litellm.acompletion": "litellm.completion",
+}
+
+# Attribute chains that end like an API chain but belong to another API (OpenAI Assistants).
+_EXCLUDED_PARENTS = frozenset({"threads"})
+
+Statement = cst.BaseSmallStatement | cst.BaseCompoundStatement
+Scope = cst.Module | cst.FunctionDef | cst.ClassDef
+
+
+def prompt_name_pattern(patterns: Sequence[str]) -> re.Pattern[str]:
+    """Compile fnmatch-style prompt-name patterns into one case-insensitive regex."""
+    alternatives = [fnmatch.translate(p) for p in patterns] or ["(?!)"]
+    return re.compile("|".join(f"(?:{alt})" for alt in alternatives), re.IGNORECASE)
+
+
+def attribute_chain(node: cst.BaseExpression) -> list[str]:
+    """`a.b.c` -> ["a", "b", "c"]; stops (without the root) at anything that is not a name."""
+    names: list[str] = []
+    while isinstance(node, cst.Attribute):
+        names.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        names.append(node.value)
+    names.reverse()
+    return names
+
+
+@dataclass
+class Candidate:
+    call: cst.Call
+    api: str
+    via_import: bool  # recognised by a qualified name from the module's imports
+
+
+@dataclass
+class ModuleScan:
+    imports: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
+    sdk_imports: set[str] = field(default_factory=set)  # "openai", "anthropic", "gemini", ...
+    candidates: dict[int, list[Candidate]] = field(default_factory=dict)  # id(statement) -> calls
+    prompt_assigns: set[int] = field(default_factory=set)  # id(statement)
+    interesting_scopes: set[int] = field(default_factory=set)  # id(scope node)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.candidates and not self.prompt_assigns
+
+
+_SDK_ROOTS = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "google.genai": "gemini",
+    "google.generativeai": "gemini",
+    "litellm": "litellm",
+}
+
+
+def _sdk_of(qualified: str) -> str | None:
+    for root, sdk in _SDK_ROOTS.items():
+        if qualified == root or qualified.startswith(root + "."):
+            return sdk
+    return None
+
+
+class _Scanner(cst.CSTVisitor):
+    def __init__(self, prompt_names: re.Pattern[str]) -> None:
+        self.result = ModuleScan()
+        self._prompt_names = prompt_names
+        self._statements: list[Statement] = []
+        self._scopes: list[Scope] = []
+
+    # -- structure -------------------------------------------------------------------------
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, (cst.Module, cst.FunctionDef, cst.ClassDef)):
+            self._scopes.append(node)
+        if isinstance(node, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
+            self._statements.append(node)
+        return super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        if isinstance(original_node, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
+            self._statements.pop()
+        if isinstance(original_node, (cst.Module, cst.FunctionDef, cst.ClassDef)):
+            self._scopes.pop()
+        super().on_leave(original_node)
+
+    def _mark_interesting(self) -> None:
+        self.result.interesting_scopes.update(id(s) for s in self._scopes)
+
+    # -- imports ---------------------------------------------------------------------------
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            dotted = _dotted(alias.name)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.result.imports[alias.asname.name.value] = dotted
+            else:
+                root = dotted.split(".")[0]
+                self.result.imports[root] = root
+            self._note_sdk(dotted)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if node.module is None or node.relative:
+            return
+        module = _dotted(node.module)
+        self._note_sdk(module)
+        if isinstance(node.names, cst.ImportStar):
+            return
+        for alias in node.names:
+            name = _dotted(alias.name)
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            self.result.imports[local] = f"{module}.{name}"
+            self._note_sdk(f"{module}.{name}")
+
+    def _note_sdk(self, qualified: str) -> None:
+        sdk = _sdk_of(qualified)
+        if sdk is not None:
+            self.result.sdk_imports.add(sdk)
+
+    # -- call sites --------------------------------------------------------------------------
+    def visit_Call(self, node: cst.Call) -> None:
+        chain = attribute_chain(node.func)
+        if not chain:
+            return
+        api: str | None = None
+        via_import = False
+        qualified = self._qualify(chain)
+        if qualified in API_FUNCTIONS:
+            api, via_import = API_FUNCTIONS[qualified], True
+        else:
+            for length in (3, 2):
+                tail = tuple(chain[-length:])
+                if len(chain) > length and tail in API_CHAINS:
+                    if chain[-length - 1] in _EXCLUDED_PARENTS:
+                        return
+                    api = API_CHAINS[tail]
+                    break
+        if api is None or not self._statements:
+            return
+        statement = self._statements[-1]
+        self.result.candidates.setdefault(id(statement), []).append(
+            Candidate(node, api, via_import)
+        )
+        self._mark_interesting()
+
+    def _qualify(self, chain: list[str]) -> str:
+        head = self.result.imports.get(chain[0], chain[0])
+        return ".".join([head, *chain[1:]])
+
+    # -- prompt-named assignments ------------------------------------------------------------
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._check_target(node, target.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._check_target(node, node.target)
+
+    def _check_target(self, statement: cst.BaseSmallStatement, target: cst.BaseExpression) -> None:
+        name: str | None = None
+        if isinstance(target, cst.Name):
+            name = target.value
+        elif isinstance(target, cst.Attribute):
+            name = target.attr.value
+        if name is not None and self._prompt_names.fullmatch(name):
+            self.result.prompt_assigns.add(id(statement))
+            self._mark_interesting()
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    return ".".join(attribute_chain(node))
+
+
+def scan_module(module: cst.Module, prompt_names: re.Pattern[str]) -> ModuleScan:
+    scanner = _Scanner(prompt_names)
+    module.visit(scanner)
+    return scanner.result

@@ -1,0 +1,270 @@
+"""What each SDK's call sends, in cache order: turns a recognised call's arguments into a
+`RawCallSite` (tools, system/instructions, messages)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from promptlint.extract.raw import RawBlock, RawCacheControl, RawCallSite, RawMessage
+from promptlint.extract.scan import Candidate
+from promptlint.extract.values import (
+    ClientV,
+    DictV,
+    ListV,
+    Opaque,
+    Pending,
+    Spread,
+    Str,
+    Value,
+    as_str,
+    facts_of,
+)
+
+if TYPE_CHECKING:
+    from promptlint.extract.interpret import Env, Interpreter
+
+_PROVIDER_OF_API = {
+    "openai.chat": "openai",
+    "openai.responses": "openai",
+    "anthropic.messages": "anthropic",
+    "gemini.generate_content": "gemini",
+    "litellm.completion": "litellm",
+}
+
+# Keywords a call must have to count as that API when the module does not import its SDK and the
+# client's origin is unknown (it was passed in): they tell an LLM call from, say, Twilio's
+# `client.messages.create(to=..., body=...)`.
+_SHAPE_KEYWORDS = {
+    "openai.chat": {"messages", "model"},
+    "openai.responses": {"input", "model"},
+    "anthropic.messages": {"messages", "max_tokens"},
+    "gemini.generate_content": {"contents", "model"},
+    "litellm.completion": {"messages"},
+}
+
+_SDK_OF_API = {
+    "openai.chat": "openai",
+    "openai.responses": "openai",
+    "anthropic.messages": "anthropic",
+    "gemini.generate_content": "gemini",
+    "litellm.completion": "litellm",
+}
+
+
+def build_call_site(candidate: Candidate, interp: Interpreter, env: Env) -> RawCallSite | None:
+    call = candidate.call
+    api = candidate.api
+    client = _client_of(call, interp, env)
+    sdk = _SDK_OF_API[api]
+    keywords = {a.keyword.value for a in call.args if a.keyword is not None}
+    if not (
+        candidate.via_import
+        or sdk in interp.scan.sdk_imports
+        or (client is not None and client.sdk == sdk)
+        or _SHAPE_KEYWORDS[api] <= keywords
+    ):
+        return None
+    # An OpenAI-compatible API reached through another SDK's client keeps its request shape.
+    if api.startswith("openai.") and sdk not in interp.scan.sdk_imports and client is None:
+        if "litellm" in interp.scan.sdk_imports and not _SHAPE_KEYWORDS[api] <= keywords:
+            return None
+    kwargs = interp.keyword_args(call, env)
+    positional = interp.positional_args(call, env)
+    site = RawCallSite(api=api, provider=_PROVIDER_OF_API[api], node=call)
+    if client is not None:
+        site.base_url = client.base_url
+    site.model = _static_text(kwargs.get("model"))
+    if api in {"openai.chat", "litellm.completion"}:
+        if site.model is None and positional and api == "litellm.completion":
+            site.model = _static_text(positional[0])
+        messages = kwargs.get("messages")
+        if messages is None and api == "litellm.completion" and len(positional) > 1:
+            messages = positional[1]
+        site.tools = _tools(kwargs.get("tools"), call)
+        site.messages = _messages(messages, call) if messages is not None else []
+    elif api == "openai.responses":
+        site.tools = _tools(kwargs.get("tools"), call)
+        if "instructions" in kwargs:
+            site.system = _blocks(kwargs["instructions"], _arg_node(call, "instructions"))
+        if "input" in kwargs:
+            site.messages = _messages(kwargs["input"], call, single_role="user")
+    elif api == "anthropic.messages":
+        site.tools = _tools(kwargs.get("tools"), call)
+        if "system" in kwargs:
+            site.system = _blocks(kwargs["system"], _arg_node(call, "system"))
+        if "messages" in kwargs:
+            site.messages = _messages(kwargs["messages"], call)
+        site.cache_control = _cache_control(kwargs.get("cache_control"), call)
+    elif api == "gemini.generate_content":
+        config = kwargs.get("config")
+        if isinstance(config, DictV):
+            site.tools = _tools(config.entries.get("tools"), call)
+            instruction = config.entries.get("system_instruction")
+            if instruction is not None:
+                site.system = _blocks(instruction, config.node, text_key="text")
+        if "contents" in kwargs:
+            site.messages = _gemini_contents(kwargs["contents"], call)
+    return site
+
+
+def _client_of(call: cst.Call, interp: Interpreter, env: Env) -> ClientV | None:
+    root: cst.BaseExpression = call.func
+    # `client.chat.completions.create` -> `client`; `client.aio.models.x` -> `client.aio` (a client)
+    for _ in range(3):
+        if not isinstance(root, cst.Attribute):
+            break
+        root = root.value
+        value = interp.eval(root, env)
+        if isinstance(value, ClientV):
+            return value
+    return None
+
+
+def _arg_node(call: cst.Call, keyword: str) -> cst.CSTNode:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg.value
+    return call
+
+
+def _static_text(value: Value | None) -> str | None:
+    if isinstance(value, Str) and value.is_static:
+        return value.text
+    return None
+
+
+def _tools(value: Value | None, call: cst.Call) -> Str | None:
+    """The tools as text: a literal list is static (its JSON is what the SDK sends)."""
+    if value is None:
+        return None
+    if _is_static_structure(value):
+        return Str([_structure_text(value)])
+    facts = facts_of(value)
+    node = _arg_node(call, "tools")
+    return Str([Pending(node, "tools", facts.volatile, facts.unordered)])
+
+
+def _is_static_structure(value: Value) -> bool:
+    if isinstance(value, Str):
+        return value.is_static
+    if isinstance(value, ListV):
+        return all(_is_static_structure(v) for v in value.items)
+    if isinstance(value, DictV):
+        return not value.open and all(_is_static_structure(v) for v in value.entries.values())
+    return False
+
+
+def _structure_text(value: Value) -> str:
+    """Approximately the JSON the SDK serialises (for counting tokens, not for sending)."""
+    import json
+
+    def plain(v: Value) -> object:
+        if isinstance(v, Str):
+            return v.text
+        if isinstance(v, ListV):
+            return [plain(i) for i in v.items]
+        if isinstance(v, DictV):
+            return {k: plain(i) for k, i in v.entries.items()}
+        return None
+
+    return json.dumps(plain(value), ensure_ascii=False)
+
+
+def _blocks(value: Value, node: cst.CSTNode, text_key: str = "text") -> list[RawBlock]:
+    """A system prompt or a message's content: a string, or a list of content blocks."""
+    if isinstance(value, ListV):
+        blocks: list[RawBlock] = []
+        for item in value.items:
+            if isinstance(item, DictV):
+                blocks.append(_content_block(item, text_key))
+            elif isinstance(item, Spread):
+                blocks.append(RawBlock(as_str(item.value, item.node)))
+            else:
+                blocks.append(RawBlock(as_str(item, node)))
+        return blocks
+    if isinstance(value, DictV):
+        if "parts" in value.entries:  # a Gemini Content used as the system instruction
+            return _blocks(value.entries["parts"], value.node, "text")
+        return [_content_block(value, text_key)]
+    return [RawBlock(as_str(value, node))]
+
+
+def _content_block(block: DictV, text_key: str) -> RawBlock:
+    text = block.entries.get(text_key)
+    if text is None and text_key != "text":
+        text = block.entries.get("text")
+    content = as_str(text, block.node) if text is not None else _non_text_block(block)
+    return RawBlock(content, _cache_control(block.entries.get("cache_control"), block.node))
+
+
+def _non_text_block(block: DictV) -> Str:
+    """An image, document or tool block: its bytes are not source text, so it is a slot."""
+    kind = block.entries.get("type")
+    name = kind.text if isinstance(kind, Str) and kind.is_static else "block"
+    facts = facts_of(block)
+    return Str([Pending(block.node, f"<{name}>", facts.volatile, facts.unordered)])
+
+
+def _cache_control(value: Value | None, node: cst.CSTNode) -> RawCacheControl | None:
+    if value is None:
+        return None
+    ttl: str | None = None
+    where: cst.CSTNode = node
+    if isinstance(value, DictV):
+        ttl = _static_text(value.entries.get("ttl"))
+        where = value.node
+    return (ttl, where)
+
+
+def _messages(value: Value, call: cst.Call, single_role: str | None = None) -> list[RawMessage]:
+    """A message list. With `single_role` (Responses `input`), a string or a value the source
+    does not show is one message of that role rather than a spliced history."""
+    if single_role is not None and isinstance(value, (Str, Opaque)):
+        node = value.node if isinstance(value, Opaque) else _arg_node(call, "input")
+        return [RawMessage(single_role, _blocks(value, node), node)]
+    if not isinstance(value, ListV):
+        node = value.node if isinstance(value, Opaque) else _arg_node(call, "messages")
+        return [_history(value, node)]
+    messages: list[RawMessage] = []
+    for item in value.items:
+        if isinstance(item, Spread):
+            inner = item.value
+            if isinstance(inner, ListV):
+                messages.extend(_messages(inner, call))
+            else:
+                messages.append(_history(inner, item.node))
+        elif isinstance(item, DictV):
+            role = _static_text(item.entries.get("role")) or "?"
+            content = item.entries.get("content")
+            if content is None and "parts" in item.entries:
+                content = item.entries["parts"]
+            blocks = _blocks(content, item.node) if content is not None else []
+            messages.append(RawMessage(role, blocks, item.node))
+        else:
+            node = item.node if isinstance(item, Opaque) else call
+            facts = facts_of(item)
+            slot = Pending(node, None, facts.volatile, facts.unordered)
+            messages.append(RawMessage("?", [RawBlock(Str([slot]))], node))
+    return messages
+
+
+def _history(value: Value, node: cst.CSTNode) -> RawMessage:
+    facts = facts_of(value)
+    name = value.name if isinstance(value, Opaque) else None
+    slot = Pending(node, name, facts.volatile, facts.unordered, history=True)
+    return RawMessage("history", [RawBlock(Str([slot]))], node)
+
+
+def _gemini_contents(value: Value, call: cst.Call) -> list[RawMessage]:
+    node = _arg_node(call, "contents")
+    if isinstance(value, ListV) and value.items and all(
+        isinstance(i, DictV) and ("role" in i.entries or "parts" in i.entries) for i in value.items
+    ):
+        return _messages(value, call)
+    if isinstance(value, ListV):
+        # A list of strings and parts is one user turn.
+        return [RawMessage("user", _blocks(value, node), node)]
+    # A string, or a variable the source does not show: taken as the user's turn.
+    return [RawMessage("user", _blocks(value, node), node)]

@@ -1,0 +1,46 @@
+"""Bytes -> libcst Module, or a PC000 finding. Never raises for anything a user's file contains."""
+
+from __future__ import annotations
+
+import io
+import tokenize
+import libcst as cst
+
+from promptlint.model import ParseError
+
+
+def decode(data: bytes) -> str | ParseError:
+    """Decode as Python does: BOM, then a PEP 263 coding cookie, else UTF-8."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:  # unknown codec in the cookie, or a BOM that contradicts it
+        return ParseError(f"cannot decode file: {exc.msg}", exc.lineno or 1, 1)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return ParseError(
+            f"file is not valid {encoding} (byte 0x{data[exc.start]:02x}); "
+            "save it as UTF-8 or declare its encoding with a `# -*- coding: ... -*-` line",
+            line,
+            column,
+        )
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\x00" in text:
+        offset = text.index("\x00")
+        line = text.count("\n", 0, offset) + 1
+        return ParseError("file contains a NUL byte; it is not Python source", line, 1)
+    return text
+
+
+def parse(text: str) -> cst.Module | ParseError:
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        return ParseError(
+            f"syntax error: {exc.message}", max(exc.raw_line, 1), max(exc.raw_column, 0) + 1
+        )
+    except RecursionError:
+        return ParseError("file is nested too deeply to parse", 1, 1)

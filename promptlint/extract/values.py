@@ -1,0 +1,284 @@
+"""Abstract values the interpreter computes for expressions, and the string operations on them.
+
+A `Str` is a prompt string under construction: static text and `Pending` slots (dynamic values whose
+source position is resolved later, only for what ends up in the model). Everything the interpreter
+cannot follow is `Opaque`: a dynamic value that still carries what is known about it (volatile,
+unordered), so those facts survive assignments, attribute access and calls.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+
+@dataclass
+class Pending:
+    """A dynamic slot awaiting its position. `needle` locates it inside a string literal's source
+    (a `.format` placeholder), else the slot spans `node`."""
+
+    node: cst.CSTNode
+    name: str | None = None
+    volatile: bool = False
+    unordered: bool = False
+    history: bool = False
+    needle: str | None = None
+
+
+@dataclass
+class Str:
+    parts: list[str | Pending]
+    # The string literals this text came from, to find `.format`/`%` placeholders in the source.
+    literals: list[cst.SimpleString] = field(default_factory=list)
+
+    @property
+    def is_static(self) -> bool:
+        return all(isinstance(p, str) for p in self.parts)
+
+    @property
+    def text(self) -> str:
+        return "".join(p for p in self.parts if isinstance(p, str))
+
+
+@dataclass
+class Opaque:
+    node: cst.CSTNode
+    name: str | None = None
+    volatile: bool = False
+    unordered: bool = False
+    history: bool = False
+
+
+@dataclass
+class ListV:
+    items: list[Value]
+
+
+@dataclass
+class Spread:
+    """`*x` inside a list display."""
+
+    value: Value
+    node: cst.CSTNode
+
+
+@dataclass
+class DictV:
+    entries: dict[str, Value]
+    node: cst.CSTNode
+    # Set when the dict has `**other` entries: keys not listed here may be present.
+    open: bool = False
+
+
+@dataclass
+class ClientV:
+    """An SDK client object (`OpenAI(base_url=...)`), carried so call sites know their provider."""
+
+    sdk: str
+    base_url: str | None = None
+
+
+@dataclass
+class FuncV:
+    node: cst.FunctionDef
+    env: object  # the defining Env; typed loosely to keep this module free of the interpreter
+
+
+Value = Str | Opaque | ListV | Spread | DictV | ClientV | FuncV
+
+
+@dataclass(frozen=True)
+class Facts:
+    volatile: bool = False
+    unordered: bool = False
+
+    def __or__(self, other: Facts) -> Facts:
+        return Facts(self.volatile or other.volatile, self.unordered or other.unordered)
+
+
+NO_FACTS = Facts()
+
+
+def facts_of(value: Value) -> Facts:
+    if isinstance(value, Opaque):
+        return Facts(value.volatile, value.unordered)
+    if isinstance(value, Str):
+        facts = NO_FACTS
+        for part in value.parts:
+            if isinstance(part, Pending):
+                facts = facts | Facts(part.volatile, part.unordered)
+        return facts
+    if isinstance(value, ListV):
+        return union(facts_of(v) for v in value.items)
+    if isinstance(value, Spread):
+        return facts_of(value.value)
+    if isinstance(value, DictV):
+        return union(facts_of(v) for v in value.entries.values())
+    return NO_FACTS
+
+
+def union(facts: Iterable[Facts]) -> Facts:
+    result = NO_FACTS
+    for f in facts:
+        result = result | f
+    return result
+
+
+def as_str(value: Value, node: cst.CSTNode, name: str | None = None) -> Str:
+    """A value as prompt text: a `Str` as it is, anything else as one dynamic slot."""
+    if isinstance(value, Str):
+        return value
+    if isinstance(value, Opaque):
+        return Str(
+            [Pending(value.node, value.name, value.volatile, value.unordered, value.history)]
+        )
+    facts = facts_of(value)
+    return Str([Pending(node, name, facts.volatile, facts.unordered)])
+
+
+def concat(*values: Str) -> Str:
+    parts: list[str | Pending] = []
+    literals: list[cst.SimpleString] = []
+    for v in values:
+        parts.extend(v.parts)
+        literals.extend(v.literals)
+    return Str(parts, literals)
+
+
+# -- text transformations that must keep slots where they are ------------------------------------
+
+# A private-use character marks each slot while a whole-text transformation (dedent) runs.
+_MARK = "\ue000"
+
+
+def map_text(value: Str, transform: Callable[[str], str]) -> Str:
+    """Apply a str -> str function to a template, slots kept in place (as markers during it)."""
+    if value.is_static:
+        return Str([transform(value.text)], value.literals)
+    pendings = [p for p in value.parts if isinstance(p, Pending)]
+    if any(isinstance(p, str) and _MARK in p for p in value.parts):
+        return value
+    joined = "".join(p if isinstance(p, str) else _MARK for p in value.parts)
+    pieces = transform(joined).split(_MARK)
+    if len(pieces) != len(pendings) + 1:  # the transformation dropped or duplicated a slot
+        return value
+    parts: list[str | Pending] = []
+    for i, piece in enumerate(pieces):
+        if piece:
+            parts.append(piece)
+        if i < len(pendings):
+            parts.append(pendings[i])
+    return Str(parts, value.literals)
+
+
+def strip_edges(value: Str, chars: str | None, left: bool, right: bool) -> Str:
+    parts = list(value.parts)
+    if left and parts and isinstance(parts[0], str):
+        parts[0] = parts[0].lstrip(chars)
+    if right and parts and isinstance(parts[-1], str):
+        parts[-1] = parts[-1].rstrip(chars)
+    return Str([p for p in parts if p != ""], value.literals)
+
+
+# -- str.format and %-formatting ----------------------------------------------------------------
+
+Resolver = Callable[[str, int], "Value | None"]
+
+
+def format_template(
+    template: Str,
+    lookup: Resolver,
+    arg_node: Callable[[str, int], cst.CSTNode | None],
+    fallback: cst.CSTNode,
+) -> Str | None:
+    """Expand `template.format(...)`: static fields are inlined, the others become slots.
+
+    `lookup(field, index)` gives the argument's value (None when no argument matches).
+    Returns None when the template's text is not a valid format string.
+    """
+    out: list[Str] = []
+    auto_index = 0
+    for part in template.parts:
+        if isinstance(part, Pending):
+            out.append(Str([part]))
+            continue
+        try:
+            parsed = list(string.Formatter().parse(part))
+        except ValueError:
+            return None
+        for literal, field_name, spec, conversion in parsed:
+            if literal:
+                out.append(Str([literal]))
+            if field_name is None:
+                continue
+            base = field_name.split(".")[0].split("[")[0]
+            index = -1
+            if base == "":
+                index, auto_index = auto_index, auto_index + 1
+            elif base.isdigit():
+                index = int(base)
+            value = lookup(base, index)
+            plain = base == field_name and not spec and not conversion
+            if value is not None and plain and isinstance(value, Str):
+                out.append(value)
+                continue
+            facts = facts_of(value) if value is not None else NO_FACTS
+            placeholder = "{" + field_name
+            node = _literal_holding(template, placeholder) or arg_node(base, index) or fallback
+            needle = placeholder if isinstance(node, cst.SimpleString) else None
+            out.append(
+                Str([Pending(node, base or str(index), facts.volatile, facts.unordered,
+                             needle=needle)])
+            )
+    return concat(*out) if out else Str([""])
+
+
+def _literal_holding(template: Str, needle: str) -> cst.SimpleString | None:
+    for literal in template.literals:
+        if needle in literal.value:
+            return literal
+    return None
+
+
+def percent_template(
+    template: Str, values: list[Value] | dict[str, Value] | None, fallback: cst.CSTNode
+) -> Str:
+    """Expand `template % args` with %s-style and %(name)s-style conversions."""
+    import re
+
+    spec = re.compile(r"%(?:\((?P<key>[^)]*)\))?[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<c>[a-zA-Z%])")
+    out: list[Str] = []
+    position = 0
+    for part in template.parts:
+        if isinstance(part, Pending):
+            out.append(Str([part]))
+            continue
+        last = 0
+        for match in spec.finditer(part):
+            out.append(Str([part[last : match.start()]]))
+            last = match.end()
+            if match.group("c") == "%":
+                out.append(Str(["%"]))
+                continue
+            key = match.group("key")
+            value: Value | None = None
+            if key is not None and isinstance(values, dict):
+                value = values.get(key)
+            elif key is None and isinstance(values, list):
+                value = values[position] if position < len(values) else None
+                position += 1
+            if value is not None and isinstance(value, Str) and match.group("c") in "sr":
+                out.append(value)
+                continue
+            facts = facts_of(value) if value is not None else NO_FACTS
+            node = _literal_holding(template, match.group(0)) or fallback
+            needle = match.group(0) if isinstance(node, cst.SimpleString) else None
+            out.append(
+                Str([Pending(node, key or match.group(0), facts.volatile, facts.unordered,
+                             needle=needle)])
+            )
+        out.append(Str([part[last:]]))
+    return concat(*out)

@@ -1,0 +1,1 @@
+"""Formatters: pure functions from findings to text. One module per output format."""
