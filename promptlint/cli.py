@@ -20,7 +20,9 @@ class _DefaultToCheck(click.Group):
     """`promptlint PATH...` means `promptlint check PATH...` (and bare `promptlint` checks `.`)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+        if not args or (
+            args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")
+        ):
             args = ["check", *args]
         return super().parse_args(ctx, args)
 
@@ -52,7 +54,9 @@ def main() -> None:
 @click.option("--stdin-filename", help="Lint source read from stdin, reported under this name.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
-@click.option("--color/--no-color", default=None, help="Colour the output (default: on a terminal).")
+@click.option(
+    "--color/--no-color", default=None, help="Colour the output (default: on a terminal)."
+)
 def check(
     paths: tuple[str, ...],
     output_format: str,
@@ -128,6 +132,9 @@ def rule(code: str | None, show_all: bool) -> None:
         raise click.UsageError(f"unknown rule {code!r}; known rules: {known}")
     page = read_page(found.code)
     if page is None:
-        click.echo(f"promptlint: error: the page of {found.code} is missing from this installation", err=True)
+        click.echo(
+            f"promptlint: error: the page of {found.code} is missing from this installation",
+            err=True,
+        )
         sys.exit(EXIT_ERROR)
     click.echo(page, nl=False)

@@ -29,11 +29,15 @@ def read_model(source: SourceFile, settings: Settings) -> FileModel:
         data = source.path.read_bytes()
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
-        return FileModel(source.display, parse_error=ParseError(f"cannot read file: {reason}", 1, 1))
+        return FileModel(
+            source.display, parse_error=ParseError(f"cannot read file: {reason}", 1, 1)
+        )
     return extract_file(source.display, data, settings)
 
 
-def analyse(model: FileModel, rules: Sequence[Rule], settings: Settings, tokens: TokenCount) -> list[Finding]:
+def analyse(
+    model: FileModel, rules: Sequence[Rule], settings: Settings, tokens: TokenCount
+) -> list[Finding]:
     ctx = Context(model.path, settings, tokens)
     findings: list[Finding] = []
     for rule in rules:

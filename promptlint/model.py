@@ -1,7 +1,7 @@
 """The prompt model (DESIGN §3) and findings: plain frozen dataclasses, no behaviour beyond views.
 
-The extractor builds these from source; rules and the estimator only ever read them. Everything here
-is picklable and free of libcst objects, so a `FileModel` can cross process boundaries and be cached.
+The extractor builds these from source; rules and the estimator only ever read them. Everything
+here is picklable and free of libcst objects, so a `FileModel` can cross processes and be cached.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class Slot:
     """A dynamic value spliced into a prompt.
 
     `volatile`: changes on every request (`datetime.now()`, `uuid4()`, `random.*`).
-    `unordered`: its text comes from iterating something without a fixed order (a set, `os.listdir`).
+    `unordered`: its text comes from iterating something with no fixed order (a set, `os.listdir`).
     `history`: a spliced conversation history, append-only across the turns of one conversation.
     """
 

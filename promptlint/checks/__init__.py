@@ -15,7 +15,14 @@ RULES: tuple[Rule, ...] = (
     pc102_volatile_in_prompt.RULE,
 )
 
-__all__ = ["RULES", "Context", "Rule", "UnknownSelectorError", "rule_by_code_or_name", "select_rules"]
+__all__ = [
+    "RULES",
+    "Context",
+    "Rule",
+    "UnknownSelectorError",
+    "rule_by_code_or_name",
+    "select_rules",
+]
 
 
 def rule_by_code_or_name(key: str) -> Rule | None:

@@ -195,8 +195,8 @@ class Interpreter:
             value = self.eval(node.value, env) if node.value is not None else Opaque(node)
             self._returns.append(value)
         elif isinstance(node, cst.Del):
-            for target in _del_targets(node.target):
-                env.vars.pop(target, None)
+            for name in _del_targets(node.target):
+                env.vars.pop(name, None)
 
     def _exec_compound(self, node: cst.BaseCompoundStatement, env: Env, conditional: bool) -> None:
         self._build_call_sites(node, env)
@@ -219,10 +219,10 @@ class Interpreter:
         if isinstance(node, cst.Try):
             # The body is the path taken on every normal request; handlers are alternatives.
             self._exec_block(node.body.body, env, conditional)
-            branches = [h.body.body for h in node.handlers]
+            handlers = [h.body.body for h in node.handlers]
             if node.orelse is not None:
-                branches.append(node.orelse.body.body)
-            self._exec_branches(branches, env, include_fallthrough=True)
+                handlers.append(node.orelse.body.body)
+            self._exec_branches(handlers, env, include_fallthrough=True)
             if node.finalbody is not None:
                 self._exec_block(node.finalbody.body.body, env, conditional)
             return
@@ -234,7 +234,9 @@ class Interpreter:
                 current = current.orelse
             if isinstance(current, cst.Else):
                 branches.append(current.body.body)
-            self._exec_branches(branches, env, include_fallthrough=not isinstance(current, cst.Else))
+            self._exec_branches(
+                branches, env, include_fallthrough=not isinstance(current, cst.Else)
+            )
         elif isinstance(node, (cst.For, cst.While)):
             if isinstance(node, cst.For):
                 iterated = self.eval(node.iter, env)
@@ -301,7 +303,9 @@ class Interpreter:
         if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)):
             return
         method = expr.func.attr.value
-        if method not in {"append", "extend", "insert"} or not isinstance(expr.func.value, cst.Name):
+        if method not in {"append", "extend", "insert"} or not isinstance(
+            expr.func.value, cst.Name
+        ):
             return
         binding = env.lookup(expr.func.value.value)
         if binding is None or not isinstance(binding.value, ListV) or not expr.args:
@@ -326,7 +330,9 @@ class Interpreter:
                 items.insert(0, value)
             else:
                 facts = facts_of(value)
-                items.append(Spread(Opaque(argument, None, facts.volatile, facts.unordered), argument))
+                items.append(
+                    Spread(Opaque(argument, None, facts.volatile, facts.unordered), argument)
+                )
 
     def _bind(
         self,
@@ -351,7 +357,9 @@ class Interpreter:
                     inner, Opaque(inner, None, facts.volatile, facts.unordered), env, statement, []
                 )
 
-    def _note_template(self, name: str, value: Value, statement: cst.CSTNode, binding: Binding) -> None:
+    def _note_template(
+        self, name: str, value: Value, statement: cst.CSTNode, binding: Binding
+    ) -> None:
         if (
             id(statement) in self.scan.prompt_assigns
             and isinstance(value, Str)
@@ -362,7 +370,9 @@ class Interpreter:
 
     # -- call sites --------------------------------------------------------------------------
     def _build_call_sites(self, statement: cst.CSTNode, env: Env) -> None:
-        if self._depth:  # inside a helper followed from a call: its call sites are built once, elsewhere
+        if (
+            self._depth
+        ):  # inside a helper followed from a call: its call sites are built once, elsewhere
             return
         for candidate in self.scan.candidates.get(id(statement), ()):
             reads: list[Binding] = []
@@ -409,10 +419,10 @@ class Interpreter:
     def eval(self, node: cst.BaseExpression, env: Env) -> Value:
         self._tick()
         if isinstance(node, cst.SimpleString):
-            value = node.evaluated_value
-            if isinstance(value, bytes):
+            literal = node.evaluated_value
+            if isinstance(literal, bytes):
                 return Opaque(node)
-            return Str([value], [node])
+            return Str([literal], [node])
         if isinstance(node, cst.ConcatenatedString):
             left = self.eval(node.left, env)
             right = self.eval(node.right, env)
@@ -449,11 +459,11 @@ class Interpreter:
         if isinstance(node, cst.Dict):
             entries: dict[str, Value] = {}
             is_open = False
-            for element in node.elements:
-                if isinstance(element, cst.DictElement):
-                    key = element.key
+            for entry in node.elements:
+                if isinstance(entry, cst.DictElement):
+                    key = entry.key
                     if isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str):
-                        entries[key.evaluated_value] = self.eval(element.value, env)
+                        entries[key.evaluated_value] = self.eval(entry.value, env)
                     else:
                         is_open = True
                 else:
@@ -469,9 +479,9 @@ class Interpreter:
             facts = facts_of(self.eval(node.body, env)) | facts_of(self.eval(node.orelse, env))
             return Opaque(node, None, facts.volatile, facts.unordered)
         if isinstance(node, cst.NamedExpr):
-            value = self.eval(node.value, env)
-            self._bind(node.target, value, env, node, [])
-            return value
+            assigned = self.eval(node.value, env)
+            self._bind(node.target, assigned, env, node, [])
+            return assigned
         if isinstance(node, cst.Subscript):
             facts = facts_of(self.eval(node.value, env))
             return Opaque(node, None, facts.volatile, facts.unordered)
@@ -487,6 +497,7 @@ class Interpreter:
             if isinstance(part, cst.FormattedStringText):
                 parts.append(Str([_unescape(part.value, raw, quote)]))
                 continue
+            assert isinstance(part, cst.FormattedStringExpression)
             value = self.eval(part.expression, env)
             plain = part.conversion is None and part.format_spec is None
             if plain and isinstance(value, Str):
@@ -496,8 +507,16 @@ class Interpreter:
             else:
                 facts = facts_of(value)
                 parts.append(
-                    Str([Pending(part.expression, _opaque_name(value), facts.volatile,
-                                 facts.unordered)])
+                    Str(
+                        [
+                            Pending(
+                                part.expression,
+                                _opaque_name(value),
+                                facts.volatile,
+                                facts.unordered,
+                            )
+                        ]
+                    )
                 )
         return concat(*parts) if parts else Str([""])
 
@@ -547,8 +566,12 @@ class Interpreter:
             arg_facts = self._arg_facts(node, env)
             receiver_facts = facts_of(receiver)
             volatile = _is_volatile(qualified) or receiver_facts.volatile or arg_facts.volatile
-            unordered = (method in UNORDERED_METHODS or receiver_facts.unordered
-                         or arg_facts.unordered or qualified in UNORDERED_CALLS)
+            unordered = (
+                method in UNORDERED_METHODS
+                or receiver_facts.unordered
+                or arg_facts.unordered
+                or qualified in UNORDERED_CALLS
+            )
             if method in {"keys", "values", "items"}:
                 unordered = receiver_facts.unordered
             return Opaque(node, None, volatile, unordered)
@@ -571,7 +594,9 @@ class Interpreter:
         if qualified is None:
             return None
         if qualified in CLIENT_CONSTRUCTORS:
-            return ClientV(CLIENT_CONSTRUCTORS[qualified], self._keyword_text(node, "base_url", env))
+            return ClientV(
+                CLIENT_CONSTRUCTORS[qualified], self._keyword_text(node, "base_url", env)
+            )
         if qualified in {"textwrap.dedent", "inspect.cleandoc"} and node.args:
             value = self.eval(node.args[0].value, env)
             if isinstance(value, Str):
@@ -587,13 +612,13 @@ class Interpreter:
             return DictV(entries, node, any(arg.keyword is None for arg in node.args))
         return None
 
-    def _eval_method(
-        self, node: cst.Call, method: str, receiver: Value, env: Env
-    ) -> Value | None:
+    def _eval_method(self, node: cst.Call, method: str, receiver: Value, env: Env) -> Value | None:
         if not isinstance(receiver, Str):
             return None
         if method == "format":
-            positional = [self.eval(a.value, env) for a in node.args if a.keyword is None and not a.star]
+            positional = [
+                self.eval(a.value, env) for a in node.args if a.keyword is None and not a.star
+            ]
             keywords = {
                 a.keyword.value: self.eval(a.value, env) for a in node.args if a.keyword is not None
             }
@@ -718,7 +743,9 @@ class Interpreter:
         }
 
     def positional_args(self, node: cst.Call, env: Env) -> list[Value]:
-        return [self.eval(arg.value, env) for arg in node.args if arg.keyword is None and not arg.star]
+        return [
+            self.eval(arg.value, env) for arg in node.args if arg.keyword is None and not arg.star
+        ]
 
 
 def _is_volatile(qualified: str | None) -> bool:
@@ -754,9 +781,13 @@ def _merge(name: str, before: Binding | None, bindings: list[Binding]) -> Bindin
     values = [b.value for b in bindings]
     facts = union(facts_of(v) for v in values)
     statement = bindings[-1].statement
-    if before is not None and isinstance(before.value, Str) and all(
-        isinstance(v, Str) and v.parts[: len(before.value.parts)] == before.value.parts
-        for v in values
+    if (
+        before is not None
+        and isinstance(before.value, Str)
+        and all(
+            isinstance(v, Str) and v.parts[: len(before.value.parts)] == before.value.parts
+            for v in values
+        )
     ):
         tail = Pending(statement or cst.Name(name), name, facts.volatile, facts.unordered)
         return Binding(Str([*before.value.parts, tail], before.value.literals), statement, deps)

@@ -133,9 +133,7 @@ class Freezer:
         self._spans = node_spans(self.module, nodes)
         return (
             tuple(self._site(s) for s in sites),
-            tuple(
-                NamedTemplate(t.name, self._template(t.value, t.node)) for t in templates
-            ),
+            tuple(NamedTemplate(t.name, self._template(t.value, t.node)) for t in templates),
         )
 
     def span(self, node: cst.CSTNode) -> Span:

@@ -44,20 +44,13 @@ _SHAPE_KEYWORDS = {
     "litellm.completion": {"messages"},
 }
 
-_SDK_OF_API = {
-    "openai.chat": "openai",
-    "openai.responses": "openai",
-    "anthropic.messages": "anthropic",
-    "gemini.generate_content": "gemini",
-    "litellm.completion": "litellm",
-}
 
 
 def build_call_site(candidate: Candidate, interp: Interpreter, env: Env) -> RawCallSite | None:
     call = candidate.call
     api = candidate.api
     client = _client_of(call, interp, env)
-    sdk = _SDK_OF_API[api]
+    sdk = _PROVIDER_OF_API[api]
     keywords = {a.keyword.value for a in call.args if a.keyword is not None}
     if not (
         candidate.via_import
@@ -66,10 +59,6 @@ def build_call_site(candidate: Candidate, interp: Interpreter, env: Env) -> RawC
         or _SHAPE_KEYWORDS[api] <= keywords
     ):
         return None
-    # An OpenAI-compatible API reached through another SDK's client keeps its request shape.
-    if api.startswith("openai.") and sdk not in interp.scan.sdk_imports and client is None:
-        if "litellm" in interp.scan.sdk_imports and not _SHAPE_KEYWORDS[api] <= keywords:
-            return None
     kwargs = interp.keyword_args(call, env)
     positional = interp.positional_args(call, env)
     site = RawCallSite(api=api, provider=_PROVIDER_OF_API[api], node=call)
@@ -259,8 +248,13 @@ def _history(value: Value, node: cst.CSTNode) -> RawMessage:
 
 def _gemini_contents(value: Value, call: cst.Call) -> list[RawMessage]:
     node = _arg_node(call, "contents")
-    if isinstance(value, ListV) and value.items and all(
-        isinstance(i, DictV) and ("role" in i.entries or "parts" in i.entries) for i in value.items
+    if (
+        isinstance(value, ListV)
+        and value.items
+        and all(
+            isinstance(i, DictV) and ("role" in i.entries or "parts" in i.entries)
+            for i in value.items
+        )
     ):
         return _messages(value, call)
     if isinstance(value, ListV):

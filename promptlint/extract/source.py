@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import tokenize
+
 import libcst as cst
 
 from promptlint.model import ParseError
@@ -39,8 +41,27 @@ def parse(text: str) -> cst.Module | ParseError:
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
-        return ParseError(
-            f"syntax error: {exc.message}", max(exc.raw_line, 1), max(exc.raw_column, 0) + 1
+        return _python_says(text) or ParseError(
+            f"syntax error: {_short(exc.message)}", max(exc.raw_line, 1), max(exc.raw_column, 0) + 1
         )
     except RecursionError:
         return ParseError("file is nested too deeply to parse", 1, 1)
+
+
+def _python_says(text: str) -> ParseError | None:
+    """CPython's own message and position for a syntax error: clearer than the CST parser's."""
+    try:
+        compile(text, "<promptlint>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as exc:
+        return ParseError(f"syntax error: {exc.msg}", exc.lineno or 1, exc.offset or 1)
+    except (RecursionError, MemoryError, ValueError):
+        return None
+    return None  # valid for this Python but not for libcst: fall back to libcst's message
+
+
+def _short(message: str) -> str:
+    # libcst lists every token it expected; the first line says enough.
+    message = message.split("\n")[0]
+    if message.startswith("parser error: "):
+        message = message[len("parser error: ") :]
+    return message if len(message) <= 120 else message[:117] + "..."

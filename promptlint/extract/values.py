@@ -8,6 +8,7 @@ unordered), so those facts survive assignments, attribute access and calls.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -230,8 +231,13 @@ def format_template(
             node = _literal_holding(template, placeholder) or arg_node(base, index) or fallback
             needle = placeholder if isinstance(node, cst.SimpleString) else None
             out.append(
-                Str([Pending(node, base or str(index), facts.volatile, facts.unordered,
-                             needle=needle)])
+                Str(
+                    [
+                        Pending(
+                            node, base or str(index), facts.volatile, facts.unordered, needle=needle
+                        )
+                    ]
+                )
             )
     return concat(*out) if out else Str([""])
 
@@ -243,13 +249,16 @@ def _literal_holding(template: Str, needle: str) -> cst.SimpleString | None:
     return None
 
 
+_PERCENT_SPEC = re.compile(
+    r"%(?:\((?P<key>[^)]*)\))?[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<c>[a-zA-Z%])"
+)
+
+
 def percent_template(
     template: Str, values: list[Value] | dict[str, Value] | None, fallback: cst.CSTNode
 ) -> Str:
     """Expand `template % args` with %s-style and %(name)s-style conversions."""
-    import re
-
-    spec = re.compile(r"%(?:\((?P<key>[^)]*)\))?[#0\- +]*(?:\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<c>[a-zA-Z%])")
+    spec = _PERCENT_SPEC
     out: list[Str] = []
     position = 0
     for part in template.parts:
@@ -277,8 +286,17 @@ def percent_template(
             node = _literal_holding(template, match.group(0)) or fallback
             needle = match.group(0) if isinstance(node, cst.SimpleString) else None
             out.append(
-                Str([Pending(node, key or match.group(0), facts.volatile, facts.unordered,
-                             needle=needle)])
+                Str(
+                    [
+                        Pending(
+                            node,
+                            key or match.group(0),
+                            facts.volatile,
+                            facts.unordered,
+                            needle=needle,
+                        )
+                    ]
+                )
             )
         out.append(Str([part[last:]]))
     return concat(*out)
