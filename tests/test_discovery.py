@@ -9,9 +9,6 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# promptlint is not installed in the dev venv and pytest's rootdir is not on sys.path.
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
 from promptlint.discovery import SourceFile, discover  # noqa: E402
 

@@ -15,9 +15,6 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# promptlint is not installed in the dev venv and pytest's rootdir is not on sys.path.
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
 from promptlint.tokens import (  # noqa: E402
     ENCODINGS,

@@ -203,7 +203,12 @@ def _span_within(outer: Span, source: str, needle: str) -> Span:
     else:
         column = outer.column + offset
     line = outer.line + newlines
-    return Span(line, column, line, column + len(needle))
+    length = len(needle)
+    if needle.startswith("{"):  # a format placeholder: cover it up to its closing brace
+        close = source.find("}", offset)
+        if close >= 0 and "\n" not in source[offset:close]:
+            length = close + 1 - offset
+    return Span(line, column, line, column + length)
 
 
 def _display(module: cst.Module, node: cst.CSTNode) -> str:

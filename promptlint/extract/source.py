@@ -15,8 +15,10 @@ def decode(data: bytes) -> str | ParseError:
     """Decode as Python does: BOM, then a PEP 263 coding cookie, else UTF-8."""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    except SyntaxError as exc:  # unknown codec in the cookie, or a BOM that contradicts it
-        return ParseError(f"cannot decode file: {exc.msg}", exc.lineno or 1, 1)
+    except SyntaxError as exc:
+        if "unknown encoding" in exc.msg or "encoding problem" in exc.msg:
+            return ParseError(f"cannot decode file: {exc.msg}", exc.lineno or 1, 1)
+        encoding = "utf-8"  # bad bytes in the first two lines: find them below, with a position
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
