@@ -283,7 +283,7 @@ class Interpreter:
         if isinstance(node.operator, cst.AddAssign):
             if isinstance(current, ListV) and isinstance(value, ListV):
                 if conditional:
-                    current.items.append(Spread(Opaque(node.value), node.value))
+                    current.items.append(Opaque(node.value))
                 else:
                     current.items.extend(value.items)
                 return
@@ -314,25 +314,17 @@ class Interpreter:
         argument = expr.args[-1].value
         value, deps = self._eval_tracked(argument, env)
         binding.deps.extend(deps)
-        if conditional:
-            facts = facts_of(value)
-            items.append(Spread(Opaque(argument, None, facts.volatile, facts.unordered), argument))
+        facts = facts_of(value)
+        if conditional:  # a message that may or may not be there: one dynamic message
+            items.append(Opaque(argument, None, facts.volatile, facts.unordered))
         elif method == "append":
             items.append(value)
         elif method == "extend":
-            items.append(Spread(value, argument) if not isinstance(value, ListV) else value)
-            if isinstance(value, ListV):
-                items.pop()
-                items.extend(value.items)
-        else:
-            position = _int_literal(expr.args[0].value) if len(expr.args) == 2 else None
-            if position == 0:
-                items.insert(0, value)
-            else:
-                facts = facts_of(value)
-                items.append(
-                    Spread(Opaque(argument, None, facts.volatile, facts.unordered), argument)
-                )
+            items.extend(value.items if isinstance(value, ListV) else [Spread(value, argument)])
+        elif len(expr.args) == 2 and _int_literal(expr.args[0].value) == 0:
+            items.insert(0, value)
+        else:  # inserted somewhere in the middle: where, the source does not say plainly
+            items.append(Opaque(argument, None, facts.volatile, facts.unordered))
 
     def _bind(
         self,
@@ -580,7 +572,12 @@ class Interpreter:
             if binding is not None and isinstance(binding.value, FuncV):
                 return self._call_helper(node, binding.value, env)
             if func.value == "str" and len(node.args) == 1:
-                return as_str(self.eval(node.args[0].value, env), node.args[0].value)
+                converted = self.eval(node.args[0].value, env)
+                if isinstance(converted, Str):
+                    return converted
+                facts = facts_of(converted)
+                name = converted.name if isinstance(converted, Opaque) else None
+                return Opaque(node.args[0].value, name, facts.volatile, facts.unordered)
             if func.value in ORDERING_CALLS:
                 facts = self._arg_facts(node, env)
                 return Opaque(node, None, facts.volatile, False)
@@ -780,7 +777,9 @@ def _merge(name: str, before: Binding | None, bindings: list[Binding]) -> Bindin
     deps = [d for b in bindings for d in (b, *b.deps)]
     values = [b.value for b in bindings]
     facts = union(facts_of(v) for v in values)
-    statement = bindings[-1].statement
+    # Report a dynamic tail where the name was changed, not where it was first assigned.
+    changed = [b for b in bindings if b is not before]
+    statement = (changed or bindings)[-1].statement
     if (
         before is not None
         and isinstance(before.value, Str)

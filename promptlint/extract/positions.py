@@ -15,7 +15,7 @@ import libcst as cst
 from libcst._nodes.internal import CodegenState
 
 from promptlint.extract.raw import RawBlock, RawCacheControl, RawCallSite, RawMessage, RawTemplate
-from promptlint.extract.values import Pending, Str
+from promptlint.extract.values import Pending, Str, find_placeholder
 from promptlint.model import (
     UNKNOWN_SPAN,
     Block,
@@ -181,7 +181,7 @@ class Freezer:
     def _slot(self, pending: Pending) -> Slot:
         span = self.span(pending.node)
         if pending.needle is not None and isinstance(pending.node, cst.SimpleString):
-            span = _span_within(span, pending.node.value, pending.needle)
+            span = _span_within(span, pending.node.value, pending.needle, pending.occurrence)
         return Slot(
             name=pending.name or _display(self.module, pending.node),
             span=span,
@@ -191,9 +191,9 @@ class Freezer:
         )
 
 
-def _span_within(outer: Span, source: str, needle: str) -> Span:
-    """The span of `needle`'s first occurrence inside a literal's source text."""
-    offset = source.find(needle)
+def _span_within(outer: Span, source: str, needle: str, occurrence: int) -> Span:
+    """The span of a placeholder inside a literal's source text."""
+    offset = find_placeholder(source, needle, occurrence)
     if offset < 0 or outer is UNKNOWN_SPAN:
         return outer
     before = source[:offset]

@@ -153,19 +153,19 @@ class _Scanner(cst.CSTVisitor):
 
     # -- call sites --------------------------------------------------------------------------
     def visit_Call(self, node: cst.Call) -> None:
-        chain = attribute_chain(node.func)
-        if not chain:
-            return
         api: str | None = None
         via_import = False
-        qualified = self._qualify(chain)
-        if qualified in API_FUNCTIONS:
-            api, via_import = API_FUNCTIONS[qualified], True
-        else:
+        chain = attribute_chain(node.func)
+        if chain and self._qualify(chain) in API_FUNCTIONS:
+            api, via_import = API_FUNCTIONS[self._qualify(chain)], True
+        elif isinstance(node.func, cst.Attribute):
+            # Only the trailing attributes matter: the root may be any expression (`self.client`,
+            # `OpenAI()`, `get_client()`).
+            attributes = _trailing_attributes(node.func)
             for length in (3, 2):
-                tail = tuple(chain[-length:])
-                if len(chain) > length and tail in API_CHAINS:
-                    if chain[-length - 1] in _EXCLUDED_PARENTS:
+                tail = tuple(attributes[-length:])
+                if len(attributes) >= length and tail in API_CHAINS:
+                    if len(attributes) > length and attributes[-length - 1] in _EXCLUDED_PARENTS:
                         return
                     api = API_CHAINS[tail]
                     break
@@ -199,6 +199,15 @@ class _Scanner(cst.CSTVisitor):
         if name is not None and self._prompt_names.fullmatch(name):
             self.result.prompt_assigns.add(id(statement))
             self._mark_interesting()
+
+
+def _trailing_attributes(node: cst.BaseExpression) -> list[str]:
+    names: list[str] = []
+    while isinstance(node, cst.Attribute):
+        names.append(node.attr.value)
+        node = node.value
+    names.reverse()
+    return names
 
 
 def _dotted(node: cst.BaseExpression) -> str:

@@ -27,6 +27,7 @@ class Pending:
     unordered: bool = False
     history: bool = False
     needle: str | None = None
+    occurrence: int = 0  # which occurrence of `needle` in the literal (repeated placeholders)
 
 
 @dataclass
@@ -202,6 +203,7 @@ def format_template(
     """
     out: list[Str] = []
     auto_index = 0
+    seen: dict[tuple[int, str], int] = {}
     for part in template.parts:
         if isinstance(part, Pending):
             out.append(Str([part]))
@@ -228,13 +230,21 @@ def format_template(
                 continue
             facts = facts_of(value) if value is not None else NO_FACTS
             placeholder = "{" + field_name
-            node = _literal_holding(template, placeholder) or arg_node(base, index) or fallback
-            needle = placeholder if isinstance(node, cst.SimpleString) else None
+            holder = _literal_holding(template, placeholder)
+            node = holder or arg_node(base, index) or fallback
+            needle = placeholder if holder is not None else None
+            occurrence = seen.get((id(holder), placeholder), 0)
+            seen[(id(holder), placeholder)] = occurrence + 1
             out.append(
                 Str(
                     [
                         Pending(
-                            node, base or str(index), facts.volatile, facts.unordered, needle=needle
+                            node,
+                            base or str(index),
+                            facts.volatile,
+                            facts.unordered,
+                            needle=needle,
+                            occurrence=occurrence,
                         )
                     ]
                 )
@@ -244,9 +254,27 @@ def format_template(
 
 def _literal_holding(template: Str, needle: str) -> cst.SimpleString | None:
     for literal in template.literals:
-        if needle in literal.value:
+        if find_placeholder(literal.value, needle, 0) >= 0:
             return literal
     return None
+
+
+def find_placeholder(source: str, needle: str, occurrence: int) -> int:
+    """Offset of the n-th real `{field` / `%s` placeholder in a literal, skipping `{{` and `%%`."""
+    marker = needle[0]
+    position = source.find(marker)
+    while position >= 0:
+        if source.startswith(marker * 2, position):
+            position = source.find(marker, position + 2)
+            continue
+        if source.startswith(needle, position) and (
+            marker != "{" or source[position + len(needle) : position + len(needle) + 1] in "}!:.["
+        ):
+            if occurrence == 0:
+                return position
+            occurrence -= 1
+        position = source.find(marker, position + 1)
+    return -1
 
 
 _PERCENT_SPEC = re.compile(
@@ -261,6 +289,7 @@ def percent_template(
     spec = _PERCENT_SPEC
     out: list[Str] = []
     position = 0
+    seen: dict[tuple[int, str], int] = {}
     for part in template.parts:
         if isinstance(part, Pending):
             out.append(Str([part]))
@@ -283,8 +312,11 @@ def percent_template(
                 out.append(value)
                 continue
             facts = facts_of(value) if value is not None else NO_FACTS
-            node = _literal_holding(template, match.group(0)) or fallback
-            needle = match.group(0) if isinstance(node, cst.SimpleString) else None
+            holder = _literal_holding(template, match.group(0))
+            node = holder or fallback
+            needle = match.group(0) if holder is not None else None
+            occurrence = seen.get((id(holder), match.group(0)), 0)
+            seen[(id(holder), match.group(0))] = occurrence + 1
             out.append(
                 Str(
                     [
@@ -294,6 +326,7 @@ def percent_template(
                             facts.volatile,
                             facts.unordered,
                             needle=needle,
+                            occurrence=occurrence,
                         )
                     ]
                 )
