@@ -13,7 +13,7 @@ from promptlint.checks import Context, Rule
 from promptlint.checks.base import TokenCount
 from promptlint.config import Settings
 from promptlint.discovery import SourceFile
-from promptlint.extract import extract_file
+from promptlint.extract import Prefilter, compile_prefilter, extract_file
 from promptlint.model import FileModel, Finding, ParseError
 
 
@@ -23,7 +23,7 @@ class CheckResult:
     files_checked: int
 
 
-def read_model(source: SourceFile, settings: Settings) -> FileModel:
+def read_model(source: SourceFile, settings: Settings, prefilter: Prefilter | None) -> FileModel:
     """Extract one file; a file that cannot be read becomes a PC000 finding, not a crash."""
     try:
         data = source.path.read_bytes()
@@ -32,7 +32,7 @@ def read_model(source: SourceFile, settings: Settings) -> FileModel:
         return FileModel(
             source.display, parse_error=ParseError(f"cannot read file: {reason}", 1, 1)
         )
-    return extract_file(source.display, data, settings)
+    return extract_file(source.display, data, settings, prefilter)
 
 
 def analyse(
@@ -64,8 +64,10 @@ def check_files(
     files: Sequence[SourceFile], settings: Settings, rules: Sequence[Rule], tokens: TokenCount
 ) -> CheckResult:
     findings: list[Finding] = []
+    prefilter = compile_prefilter(settings.prompt_names)
     for source in files:
-        findings.extend(analyse(read_model(source, settings), rules, settings, tokens))
+        model = read_model(source, settings, prefilter)
+        findings.extend(analyse(model, rules, settings, tokens))
     return CheckResult(unique_sorted(findings), len(files))
 
 

@@ -129,8 +129,8 @@ def test_missing_path_exits_2(project: Path) -> None:
 
 
 def test_syntax_error_is_pc000_and_other_files_still_reported(project: Path) -> None:
-    (project / "app" / "broken.py").write_text("def f(:\n    pass\n")
-    (project / "app" / "latin1.py").write_bytes(b"# caf\xe9\nx = 1\n")
+    (project / "app" / "broken.py").write_text("def f(:\n    SYSTEM_PROMPT = 'Hi'\n")
+    (project / "app" / "latin1.py").write_bytes(b"# caf\xe9\nSYSTEM_PROMPT = 'Hi'\n")
     _, out = invoke("app", "--format", "json")
     got = [(f["path"], f["line"], f["column"], f["code"]) for f in json.loads(out)]
     assert got == [
@@ -142,6 +142,13 @@ def test_syntax_error_is_pc000_and_other_files_still_reported(project: Path) -> 
     messages = {f["path"]: f["message"] for f in json.loads(out) if f["code"] == "PC000"}
     assert messages["app/latin1.py"].startswith("file is not valid utf-8 (byte 0xe9)")
     assert messages["app/broken.py"].startswith("syntax error:")
+
+
+def test_file_that_cannot_hold_a_prompt_is_not_parsed(project: Path) -> None:
+    """The prefilter skips files with no call marker and no prompt-named assignment before any
+    decoding or parsing: promptlint is not a syntax checker for code that has no prompts."""
+    (project / "app" / "unrelated.py").write_bytes(b"def f(:\n    return b'\xe9'\n")
+    assert invoke("app/unrelated.py") == (0, "All checks passed! (1 file checked)\n")
 
 
 def test_coding_cookie_is_honoured(project: Path) -> None:
@@ -196,5 +203,5 @@ def test_whole_run_needs_no_network(tmp_path: Path) -> None:
         cwd=REPO, env=env, capture_output=True, text=True,
     )
     assert proc.returncode == 1, proc.stderr
-    assert len(json.loads(proc.stdout)) == 13
+    assert len(json.loads(proc.stdout)) == 13  # the planted faults of fixtures/
     assert list(tmp_path.iterdir()) == []

@@ -8,15 +8,22 @@ from __future__ import annotations
 from promptlint.config import Settings
 from promptlint.extract.interpret import Interpreter
 from promptlint.extract.positions import Freezer
+from promptlint.extract.prefilter import Prefilter, compile_prefilter
 from promptlint.extract.raw import RawCallSite, RawTemplate
 from promptlint.extract.scan import prompt_name_pattern, scan_module
 from promptlint.extract.source import decode, parse
 from promptlint.model import FileModel, ParseError
 
-__all__ = ["extract_file", "extract_source"]
+__all__ = ["Prefilter", "compile_prefilter", "extract_file", "extract_source"]
 
 
-def extract_file(path: str, data: bytes, settings: Settings) -> FileModel:
+def extract_file(
+    path: str, data: bytes, settings: Settings, prefilter: Prefilter | None = None
+) -> FileModel:
+    """Extract one file's bytes. With a `prefilter`, a file that cannot hold a prompt (see
+    `prefilter.py`) is not decoded or parsed at all: an empty model, and no PC000 for it."""
+    if prefilter is not None and not prefilter.might_hold_prompts(data):
+        return FileModel(path)
     text = decode(data)
     if isinstance(text, ParseError):
         return FileModel(path, parse_error=text)

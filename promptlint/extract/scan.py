@@ -7,6 +7,7 @@ so a module with no prompt in it costs one traversal and nothing more.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import re
 from collections.abc import Sequence
@@ -95,27 +96,70 @@ def _sdk_of(qualified: str) -> str | None:
     return None
 
 
-class _Scanner(cst.CSTVisitor):
+# Fields that only hold whitespace, comments and punctuation: never worth walking into.
+_TOKEN_FIELDS = frozenset(
+    {"lpar", "rpar", "comma", "semicolon", "equal", "colon", "dot", "operator", "header", "footer",
+     "leading_lines", "lines_after_decorators", "trailing_whitespace", "empty_lines",
+     "lbracket", "rbracket", "lbrace", "rbrace", "first_line", "indent", "newline"}
+)
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = tuple(
+            f.name
+            for f in dataclasses.fields(kind)
+            if not f.name.startswith("whitespace") and f.name not in _TOKEN_FIELDS
+        )
+        _CHILD_FIELDS[kind] = fields
+    return fields
+
+
+class _Scanner:
+    """An iterative walk over the tree's meaningful fields.
+
+    libcst's visitor rebuilds every node it passes (about ten times the cost of this walk), and a
+    recursive walk would overflow on deeply nested expressions.
+    """
+
     def __init__(self, prompt_names: re.Pattern[str]) -> None:
         self.result = ModuleScan()
         self._prompt_names = prompt_names
-        self._statements: list[Statement] = []
-        self._scopes: list[Scope] = []
+        self._statement: Statement | None = None
+        self._scopes: tuple[Scope, ...] = ()
 
-    # -- structure -------------------------------------------------------------------------
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, (cst.Module, cst.FunctionDef, cst.ClassDef)):
-            self._scopes.append(node)
-        if isinstance(node, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
-            self._statements.append(node)
-        return super().on_visit(node)
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        if isinstance(original_node, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
-            self._statements.pop()
-        if isinstance(original_node, (cst.Module, cst.FunctionDef, cst.ClassDef)):
-            self._scopes.pop()
-        super().on_leave(original_node)
+    def walk(self, module: cst.Module) -> None:
+        handlers = {
+            cst.Import: self.visit_Import,
+            cst.ImportFrom: self.visit_ImportFrom,
+            cst.Call: self.visit_Call,
+            cst.Assign: self.visit_Assign,
+            cst.AnnAssign: self.visit_AnnAssign,
+        }
+        stack: list[tuple[cst.CSTNode, Statement | None, tuple[Scope, ...]]] = [
+            (module, None, (module,))
+        ]
+        while stack:
+            node, statement, scopes = stack.pop()
+            if isinstance(node, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
+                statement = node
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                scopes = (*scopes, node)
+            handler = handlers.get(type(node))
+            if handler is not None:
+                self._statement, self._scopes = statement, scopes
+                handler(node)  # type: ignore[operator]
+            children: list[cst.CSTNode] = []
+            for name in _child_fields(type(node)):
+                value = getattr(node, name)
+                if isinstance(value, cst.CSTNode):
+                    children.append(value)
+                elif isinstance(value, (list, tuple)):
+                    children.extend(v for v in value if isinstance(v, cst.CSTNode))
+            # Reversed, so that the stack pops them in source order (imports before their uses).
+            stack.extend((child, statement, scopes) for child in reversed(children))
 
     def _mark_interesting(self) -> None:
         self.result.interesting_scopes.update(id(s) for s in self._scopes)
@@ -169,9 +213,9 @@ class _Scanner(cst.CSTVisitor):
                         return
                     api = API_CHAINS[tail]
                     break
-        if api is None or not self._statements:
+        statement = self._statement
+        if api is None or statement is None:
             return
-        statement = self._statements[-1]
         self.result.candidates.setdefault(id(statement), []).append(
             Candidate(node, api, via_import)
         )
@@ -216,5 +260,5 @@ def _dotted(node: cst.BaseExpression) -> str:
 
 def scan_module(module: cst.Module, prompt_names: re.Pattern[str]) -> ModuleScan:
     scanner = _Scanner(prompt_names)
-    module.visit(scanner)
+    scanner.walk(module)
     return scanner.result
