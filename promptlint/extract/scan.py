@@ -102,19 +102,24 @@ _TOKEN_FIELDS = frozenset(
      "leading_lines", "lines_after_decorators", "trailing_whitespace", "empty_lines",
      "lbracket", "rbracket", "lbrace", "rbrace", "first_line", "indent", "newline"}
 )
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+_CSTNode = cst.CSTNode
+_KINDS: dict[type, tuple[tuple[str, ...], bool, bool]] = {}
 
 
-def _child_fields(kind: type) -> tuple[str, ...]:
-    fields = _CHILD_FIELDS.get(kind)
-    if fields is None:
+def _node_kind(kind: type) -> tuple[tuple[str, ...], bool, bool]:
+    """(fields worth walking, is a statement, is a scope) of a node class, computed once:
+    `isinstance` against libcst's abstract base classes is slow on millions of nodes."""
+    known = _KINDS.get(kind)
+    if known is None:
         fields = tuple(
             f.name
             for f in dataclasses.fields(kind)
             if not f.name.startswith("whitespace") and f.name not in _TOKEN_FIELDS
         )
-        _CHILD_FIELDS[kind] = fields
-    return fields
+        is_statement = issubclass(kind, (cst.BaseSmallStatement, cst.BaseCompoundStatement))
+        is_scope = issubclass(kind, (cst.FunctionDef, cst.ClassDef))
+        known = _KINDS[kind] = (fields, is_statement, is_scope)
+    return known
 
 
 class _Scanner:
@@ -143,21 +148,23 @@ class _Scanner:
         ]
         while stack:
             node, statement, scopes = stack.pop()
-            if isinstance(node, (cst.BaseSmallStatement, cst.BaseCompoundStatement)):
-                statement = node
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-                scopes = (*scopes, node)
-            handler = handlers.get(type(node))
+            kind = type(node)
+            fields, is_statement, is_scope = _node_kind(kind)
+            if is_statement:
+                statement = node  # type: ignore[assignment]
+            if is_scope:
+                scopes = (*scopes, node)  # type: ignore[arg-type]
+            handler = handlers.get(kind)
             if handler is not None:
                 self._statement, self._scopes = statement, scopes
                 handler(node)  # type: ignore[operator]
             children: list[cst.CSTNode] = []
-            for name in _child_fields(type(node)):
+            for name in fields:
                 value = getattr(node, name)
-                if isinstance(value, cst.CSTNode):
+                if isinstance(value, (list, tuple)):
+                    children.extend(v for v in value if isinstance(v, _CSTNode))
+                elif isinstance(value, _CSTNode):
                     children.append(value)
-                elif isinstance(value, (list, tuple)):
-                    children.extend(v for v in value if isinstance(v, cst.CSTNode))
             # Reversed, so that the stack pops them in source order (imports before their uses).
             stack.extend((child, statement, scopes) for child in reversed(children))
 
