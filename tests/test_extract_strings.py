@@ -589,3 +589,13 @@ def test_extract_file_of_invalid_syntax_is_a_parse_error_only() -> None:
     assert model.parse_error is not None
     assert model.parse_error.line == 2
     assert (model.call_sites, model.templates) == ((), ())
+
+
+def test_branch_extension_does_not_repeat_the_kept_starts_facts() -> None:
+    """A volatile value before an `if` that appends static text is reported once, at itself."""
+    body = """
+        prompt = f"Date: {datetime.now()}. "
+        if w:
+            prompt += "Extra rules."
+    """
+    assert prompt(body, "from datetime import datetime") == "Date: {datetime.now()!v}. {prompt}"

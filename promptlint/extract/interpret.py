@@ -788,7 +788,10 @@ def _merge(name: str, before: Binding | None, bindings: list[Binding]) -> Bindin
             for v in values
         )
     ):
-        tail = Pending(statement or cst.Name(name), name, facts.volatile, facts.unordered)
+        kept = len(before.value.parts)
+        # The tail carries only what the branches added: the kept start is reported on its own.
+        added = union(facts_of(Str(v.parts[kept:])) for v in values if isinstance(v, Str))
+        tail = Pending(statement or cst.Name(name), name, added.volatile, added.unordered)
         return Binding(Str([*before.value.parts, tail], before.value.literals), statement, deps)
     if all(v is values[0] for v in values):
         return Binding(values[0], statement, deps)

@@ -98,9 +98,29 @@ def _sdk_of(qualified: str) -> str | None:
 
 # Fields that only hold whitespace, comments and punctuation: never worth walking into.
 _TOKEN_FIELDS = frozenset(
-    {"lpar", "rpar", "comma", "semicolon", "equal", "colon", "dot", "operator", "header", "footer",
-     "leading_lines", "lines_after_decorators", "trailing_whitespace", "empty_lines",
-     "lbracket", "rbracket", "lbrace", "rbrace", "first_line", "indent", "newline"}
+    {
+        "lpar",
+        "rpar",
+        "comma",
+        "semicolon",
+        "equal",
+        "colon",
+        "dot",
+        "operator",
+        "header",
+        "footer",
+        "leading_lines",
+        "lines_after_decorators",
+        "trailing_whitespace",
+        "empty_lines",
+        "lbracket",
+        "rbracket",
+        "lbrace",
+        "rbrace",
+        "first_line",
+        "indent",
+        "newline",
+    }
 )
 _CSTNode = cst.CSTNode
 _KINDS: dict[type, tuple[tuple[str, ...], bool, bool]] = {}

@@ -45,7 +45,6 @@ _SHAPE_KEYWORDS = {
 }
 
 
-
 def build_call_site(candidate: Candidate, interp: Interpreter, env: Env) -> RawCallSite | None:
     call = candidate.call
     api = candidate.api
