@@ -108,7 +108,7 @@ def check(
         from promptlint.report import text
 
         use_color = sys.stdout.isatty() if color is None else color
-        style: Any = click.style if use_color else text._plain
+        style: Any = click.style if use_color else text.plain
         click.echo(text.render(findings, files_checked, style, quiet), nl=False, color=use_color)
 
     sys.exit(EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN)

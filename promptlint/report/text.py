@@ -10,14 +10,14 @@ from promptlint.model import Finding, Severity
 Style = Callable[..., str]
 
 
-def _plain(text: str, **_: object) -> str:
+def plain(text: str, **_: object) -> str:
     return text
 
 
 _SEVERITY_COLOR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "blue"}
 
 
-def render_line(finding: Finding, style: Style = _plain) -> str:
+def render_line(finding: Finding, style: Style = plain) -> str:
     location = style(f"{finding.path}:{finding.line}:{finding.column}:", bold=True)
     code = style(finding.code, fg=_SEVERITY_COLOR[finding.severity], bold=True)
     return f"{location} {code} {finding.message}"
@@ -42,7 +42,7 @@ def summary(findings: Sequence[Finding], files_checked: int) -> str:
 
 
 def render(
-    findings: Sequence[Finding], files_checked: int, style: Style = _plain, quiet: bool = False
+    findings: Sequence[Finding], files_checked: int, style: Style = plain, quiet: bool = False
 ) -> str:
     lines = [render_line(f, style) for f in findings]
     if not quiet:
