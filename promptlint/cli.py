@@ -84,8 +84,7 @@ def check(
     tokens = TokenCounter(settings.encoding)
 
     if stdin_filename is not None:
-        findings = check_source(stdin_filename, sys.stdin.buffer.read(), settings, rules, tokens)
-        files_checked = 1
+        result = check_source(stdin_filename, sys.stdin.buffer.read(), settings, rules, tokens)
     else:
         try:
             files = discover(paths or (".",))
@@ -94,7 +93,7 @@ def check(
             click.echo(f"promptlint: error: path does not exist: {missing}", err=True)
             sys.exit(EXIT_ERROR)
         result = check_files(files, settings, rules, tokens)
-        findings, files_checked = result.findings, result.files_checked
+    findings, files_checked = result.findings, result.files_checked
 
     if output_format == "json":
         from promptlint.report import json as json_report
@@ -111,6 +110,8 @@ def check(
         style: Any = click.style if use_color else text.plain
         click.echo(text.render(findings, files_checked, style, quiet), nl=False, color=use_color)
 
+    if result.internal_errors:
+        sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN)
 
 

@@ -21,6 +21,7 @@ from promptlint.model import FileModel, Finding, ParseError
 class CheckResult:
     findings: tuple[Finding, ...]
     files_checked: int
+    internal_errors: int = 0
 
 
 def read_model(source: SourceFile, settings: Settings, prefilter: Prefilter | None) -> FileModel:
@@ -32,7 +33,22 @@ def read_model(source: SourceFile, settings: Settings, prefilter: Prefilter | No
         return FileModel(
             source.display, parse_error=ParseError(f"cannot read file: {reason}", 1, 1)
         )
-    return extract_file(source.display, data, settings, prefilter)
+    return safe_extract(source.display, data, settings, prefilter)
+
+
+def safe_extract(
+    display: str, data: bytes, settings: Settings, prefilter: Prefilter | None
+) -> FileModel:
+    """Extraction never takes the run down: an unexpected exception on one file becomes that
+    file's error finding (and exit code 2), and the other files are still checked."""
+    try:
+        return extract_file(display, data, settings, prefilter)
+    except Exception as exc:
+        message = (
+            f"internal error while analysing this file ({type(exc).__name__}: {exc}); "
+            "please report it with the file attached"
+        )
+        return FileModel(display, parse_error=ParseError(message, 1, 1, internal=True))
 
 
 def analyse(
@@ -65,14 +81,21 @@ def check_files(
 ) -> CheckResult:
     findings: list[Finding] = []
     prefilter = compile_prefilter(settings.prompt_names)
+    internal = 0
     for source in files:
         model = read_model(source, settings, prefilter)
+        internal += model.parse_error is not None and model.parse_error.internal
         findings.extend(analyse(model, rules, settings, tokens))
-    return CheckResult(unique_sorted(findings), len(files))
+    return CheckResult(unique_sorted(findings), len(files), internal)
 
 
 def check_source(
     display: str, data: bytes, settings: Settings, rules: Sequence[Rule], tokens: TokenCount
-) -> tuple[Finding, ...]:
+) -> CheckResult:
     """Lint one file's bytes (stdin, editors, tests)."""
-    return unique_sorted(analyse(extract_file(display, data, settings), rules, settings, tokens))
+    model = safe_extract(display, data, settings, None)
+    return CheckResult(
+        unique_sorted(analyse(model, rules, settings, tokens)),
+        1,
+        int(model.parse_error is not None and model.parse_error.internal),
+    )

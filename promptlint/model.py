@@ -156,6 +156,7 @@ class ParseError:
     message: str
     line: int
     column: int
+    internal: bool = False  # promptlint failed on this file (a bug to report), not the file
 
 
 @dataclass(frozen=True)

@@ -86,11 +86,33 @@ def test_json_matches_the_contract(project: Path) -> None:
     code, out = invoke("app", "--format", "json")
     assert code == 1
     findings = json.loads(out)
-    keys = ["code", "name", "severity", "message", "path", "line", "column", "end_line",
-            "end_column", "fix"]
+    keys = [
+        "code",
+        "name",
+        "severity",
+        "message",
+        "path",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "fix",
+    ]
     assert [list(f) for f in findings] == [keys, keys]
-    assert [(f["code"], f["name"], f["severity"], f["path"], f["line"], f["column"],
-             f["end_line"], f["end_column"], f["fix"]) for f in findings] == [
+    assert [
+        (
+            f["code"],
+            f["name"],
+            f["severity"],
+            f["path"],
+            f["line"],
+            f["column"],
+            f["end_line"],
+            f["end_column"],
+            f["fix"],
+        )
+        for f in findings
+    ] == [
         ("PC101", "dynamic-before-static", "warning", "app/bad.py", 15, 55, 15, 58, None),
         ("PC102", "volatile-in-prompt", "error", "app/bad.py", 15, 55, 15, 58, None),
     ]
@@ -200,8 +222,62 @@ def test_whole_run_needs_no_network(tmp_path: Path) -> None:
     env = dict(os.environ, TIKTOKEN_CACHE_DIR=str(tmp_path), DATA_GYM_CACHE_DIR=str(tmp_path))
     proc = subprocess.run(
         [sys.executable, "-c", BLOCK_SOCKETS, "fixtures/", "--format", "json"],
-        cwd=REPO, env=env, capture_output=True, text=True,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 1, proc.stderr
     assert len(json.loads(proc.stdout)) == 13  # the planted faults of fixtures/
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("SYSTEM_PROMPT = " + "(" * 1500 + '"a"' + ")" * 1500, "too many nested parentheses"),
+        ('SYSTEM_PROMPT = "a" f"{c}" rb"x"', "cannot mix bytes and nonbytes literals"),
+        ("SYSTEM_PROMPT = f'{x}' + " + " + ".join(["'w '"] * 3000), "nested too deeply"),
+    ],
+    ids=["1500-nested-brackets", "str-bytes-concatenation", "3000-term-sum"],
+)
+def test_pathological_files_are_pc000_not_crashes(project: Path, source: str, message: str) -> None:
+    (project / "app" / "weird.py").write_text(source + "\n")
+    code, out = invoke("app", "--format", "json")
+    assert code == 1
+    got = {(f["path"], f["code"]): f["message"] for f in json.loads(out)}
+    assert message in got[("app/weird.py", "PC000")]
+    assert ("app/bad.py", "PC101") in got  # the other files' findings are still there
+
+
+def test_long_sums_are_followed(project: Path) -> None:
+    """A 250-term `+` chain is evaluated (iteratively). Past about 300 terms libcst's own code
+    generation, used for positions, runs out of recursion: that file is then a PC000."""
+    terms = " + ".join(["'word '"] * 250)
+    (project / "app" / "sum.py").write_text(
+        f"import time\nSYSTEM_PROMPT = f'{{time.time()}}' + {terms}\n"
+    )
+    _, out = invoke("app/sum.py", "--format", "json")
+    assert [(f["code"], f["line"]) for f in json.loads(out)] == [("PC101", 2), ("PC102", 2)]
+
+
+def test_internal_error_on_one_file_exits_2_and_keeps_the_others(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import promptlint.engine as engine
+
+    real = engine.extract_file
+
+    def flaky(display: str, *args: object, **kwargs: object) -> object:
+        if display.endswith("good.py"):
+            raise ValueError("boom")
+        return real(display, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "extract_file", flaky)
+    code, out = invoke("app", "--format", "json")
+    assert code == 2
+    findings = {(f["path"], f["code"]): f["message"] for f in json.loads(out)}
+    assert findings[("app/good.py", "PC000")].startswith(
+        "internal error while analysing this file (ValueError: boom)"
+    )
+    assert ("app/bad.py", "PC101") in findings

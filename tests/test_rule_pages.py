@@ -97,8 +97,8 @@ def tokens() -> TokenCounter:
 
 
 def lint(source: str, tokens: TokenCounter) -> set[tuple[int, str]]:
-    findings = check_source("example.py", source.encode("utf-8"), Settings(), RULES, tokens)
-    return {(f.line, f.code) for f in findings}
+    result = check_source("example.py", source.encode("utf-8"), Settings(), RULES, tokens)
+    return {(f.line, f.code) for f in result.findings}
 
 
 # -- the set of pages ------------------------------------------------------------------------------

@@ -16,6 +16,14 @@ def _message(slot: Slot, where: str) -> str:
     )
 
 
+def _a_message(role: str) -> str:
+    if role == "history":
+        return "the spliced conversation history"
+    if role == "?":
+        return "a message"
+    return f"{'an' if role[0] in 'aeiou' else 'a'} {role} message"
+
+
 def _volatile(template: Template) -> Iterator[Slot]:
     return (s for s in template.slots if s.volatile)
 
@@ -28,7 +36,7 @@ def check_call_site(site: CallSite, ctx: Context) -> Iterator[Finding]:
     for template, message in site.prompt_parts():
         if message is not None and message is final:
             continue
-        where = "the system prompt" if message is None else f"a {message.role} message"
+        where = "the system prompt" if message is None else _a_message(message.role)
         for slot in _volatile(template):
             yield RULE.finding(ctx, slot.span, _message(slot, where))
 

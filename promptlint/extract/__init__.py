@@ -41,10 +41,13 @@ def extract_source(path: str, text: str, settings: Settings) -> FileModel:
         return FileModel(path, parse_error=ParseError("file is nested too deeply to analyse", 1, 1))
     if scan.is_empty:
         return FileModel(path)
-    interpreter = Interpreter(module, scan, names)
-    interpreter.run()
-    templates = _unconsumed(interpreter.call_sites, interpreter.templates)
-    call_sites, named = Freezer(module).freeze(interpreter.call_sites, templates)
+    try:
+        interpreter = Interpreter(module, scan, names)
+        interpreter.run()
+        templates = _unconsumed(interpreter.call_sites, interpreter.templates)
+        call_sites, named = Freezer(module).freeze(interpreter.call_sites, templates)
+    except RecursionError:  # libcst's code generation recurses once per nesting level
+        return FileModel(path, parse_error=ParseError("file is nested too deeply to analyse", 1, 1))
     return FileModel(path, call_sites=call_sites, templates=named)
 
 

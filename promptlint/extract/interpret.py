@@ -411,14 +411,22 @@ class Interpreter:
     def eval(self, node: cst.BaseExpression, env: Env) -> Value:
         self._tick()
         if isinstance(node, cst.SimpleString):
-            literal = node.evaluated_value
+            try:
+                literal = node.evaluated_value
+            except (SyntaxError, ValueError):  # an escape CPython rejects (`"\\N{NOPE}"`)
+                return Opaque(node)
             if isinstance(literal, bytes):
                 return Opaque(node)
             return Str([literal], [node])
         if isinstance(node, cst.ConcatenatedString):
-            left = self.eval(node.left, env)
-            right = self.eval(node.right, env)
-            return concat(as_str(left, node.left), as_str(right, node.right))
+            # Flattened iteratively: thousands of implicitly joined literals must not recurse.
+            pieces: list[cst.BaseExpression] = []
+            current: cst.BaseExpression = node
+            while isinstance(current, cst.ConcatenatedString):
+                pieces.append(current.left)
+                current = current.right
+            pieces.append(current)
+            return concat(*(as_str(self.eval(p, env), p) for p in pieces))
         if isinstance(node, cst.FormattedString):
             return self._eval_fstring(node, env)
         if isinstance(node, cst.Name):
@@ -513,13 +521,16 @@ class Interpreter:
         return concat(*parts) if parts else Str([""])
 
     def _eval_binary(self, node: cst.BinaryOperation, env: Env) -> Value:
+        if isinstance(node.operator, cst.Add) and isinstance(node.left, cst.BinaryOperation):
+            return self._eval_sum(node, env)
         left = self.eval(node.left, env)
         right = self.eval(node.right, env)
+        if isinstance(node.operator, cst.Multiply) and isinstance(left, Str) and left.is_static:
+            count = _int_literal(node.right)
+            if count is not None and 0 <= count <= 10_000:
+                return Str([left.text * count], left.literals)
         if isinstance(node.operator, cst.Add):
-            if isinstance(left, ListV) or isinstance(right, ListV):
-                return ListV(_list_items(left, node.left) + _list_items(right, node.right))
-            if isinstance(left, Str) or isinstance(right, Str):
-                return concat(as_str(left, node.left), as_str(right, node.right))
+            return self._add(left, node.left, right, node.right, node)
         if isinstance(node.operator, cst.Modulo) and isinstance(left, Str):
             args: list[Value] | dict[str, Value] | None
             if isinstance(right, ListV):
@@ -529,6 +540,39 @@ class Interpreter:
             else:
                 args = [right]
             return percent_template(left, args, node.right)
+        facts = facts_of(left) | facts_of(right)
+        return Opaque(node, None, facts.volatile, facts.unordered)
+
+    def _eval_sum(self, node: cst.BinaryOperation, env: Env) -> Value:
+        """`a + b + c + ...` folded left to right without recursing once per term."""
+        operands: list[cst.BaseExpression] = []
+        current: cst.BaseExpression = node
+        while (
+            isinstance(current, cst.BinaryOperation)
+            and isinstance(current.operator, cst.Add)
+            and not current.lpar
+        ):
+            operands.append(current.right)
+            current = current.left
+        operands.append(current)
+        operands.reverse()
+        total = self.eval(operands[0], env)
+        for operand in operands[1:]:
+            total = self._add(total, operands[0], self.eval(operand, env), operand, node)
+        return total
+
+    def _add(
+        self,
+        left: Value,
+        left_node: cst.CSTNode,
+        right: Value,
+        right_node: cst.CSTNode,
+        node: cst.CSTNode,
+    ) -> Value:
+        if isinstance(left, ListV) or isinstance(right, ListV):
+            return ListV(_list_items(left, left_node) + _list_items(right, right_node))
+        if isinstance(left, Str) or isinstance(right, Str):
+            return concat(as_str(left, left_node), as_str(right, right_node))
         facts = facts_of(left) | facts_of(right)
         return Opaque(node, None, facts.volatile, facts.unordered)
 

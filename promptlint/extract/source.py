@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import io
+import re
 import tokenize
 
 import libcst as cst
@@ -39,7 +40,15 @@ def decode(data: bytes) -> str | ParseError:
     return text
 
 
+# CPython refuses more than 200 nested brackets; libcst's native parser crashes the whole process
+# (a segfault, not an exception) somewhere past 1,000. Deeper files never reach it.
+_MAX_BRACKET_DEPTH = 200
+_BRACKETS = re.compile(r"[()\[\]{}]")
+
+
 def parse(text: str) -> cst.Module | ParseError:
+    if _bracket_depth_exceeds(text, _MAX_BRACKET_DEPTH):
+        return _python_says(text) or ParseError("file is nested too deeply to parse", 1, 1)
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
@@ -48,6 +57,24 @@ def parse(text: str) -> cst.Module | ParseError:
         )
     except RecursionError:
         return ParseError("file is nested too deeply to parse", 1, 1)
+    except Exception as exc:  # libcst validates what it builds (e.g. str + bytes concatenation)
+        return _python_says(text) or ParseError(f"cannot parse file: {exc}", 1, 1)
+
+
+def _bracket_depth_exceeds(text: str, limit: int) -> bool:
+    """A cheap over-estimate (brackets inside strings count too): exact enough as a guard, since
+    a file it flags is then checked by CPython's own parser."""
+    if text.count("(") + text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        if match.group() in "([{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth = max(depth - 1, 0)
+    return False
 
 
 def _python_says(text: str) -> ParseError | None:
