@@ -324,3 +324,25 @@ def test_dynamic_tail_of_an_augmented_string_points_at_the_augmented_assignment(
     ((name, span),) = system_slots(src)
     assert name == "prompt"
     assert span.line == line_of(src, "prompt += v")
+
+
+def test_placeholder_after_an_inlined_one_points_at_its_own_occurrence() -> None:
+    """`"{} {}".format("static", v)`: the slot is the second `{}`, not the first."""
+    source = textwrap.dedent(
+        '''\
+        SYSTEM_PROMPT = "A {} B {}.".format("static", v)
+        '''
+    )
+    (named,) = extract(source).templates
+    (slot,) = named.template.slots
+    assert (slot.span.line, slot.span.column) == (1, 25)
+
+
+def test_repeated_placeholder_across_concatenated_literals() -> None:
+    source = textwrap.dedent(
+        '''\
+        SYSTEM_PROMPT = ("A {x} " "B {x}.").format(x=v)
+        '''
+    )
+    (named,) = extract(source).templates
+    assert [(s.span.line, s.span.column) for s in named.template.slots] == [(1, 21), (1, 30)]

@@ -203,7 +203,7 @@ def format_template(
     """
     out: list[Str] = []
     auto_index = 0
-    seen: dict[tuple[int, str], int] = {}
+    slots = _Placeholders(template)
     for part in template.parts:
         if isinstance(part, Pending):
             out.append(Str([part]))
@@ -225,38 +225,54 @@ def format_template(
                 index = int(base)
             value = lookup(base, index)
             plain = base == field_name and not spec and not conversion
+            placeholder = "{" + field_name
             if value is not None and plain and isinstance(value, Str):
+                slots.skip(placeholder)
                 out.append(value)
                 continue
-            facts = facts_of(value) if value is not None else NO_FACTS
-            placeholder = "{" + field_name
-            holder = _literal_holding(template, placeholder)
-            node = holder or arg_node(base, index) or fallback
-            needle = placeholder if holder is not None else None
-            occurrence = seen.get((id(holder), placeholder), 0)
-            seen[(id(holder), placeholder)] = occurrence + 1
-            out.append(
-                Str(
-                    [
-                        Pending(
-                            node,
-                            base or str(index),
-                            facts.volatile,
-                            facts.unordered,
-                            needle=needle,
-                            occurrence=occurrence,
-                        )
-                    ]
-                )
-            )
+            node = arg_node(base, index) or fallback
+            out.append(slots.slot(placeholder, base or str(index), value, node))
     return concat(*out) if out else Str([""])
 
 
-def _literal_holding(template: Str, needle: str) -> cst.SimpleString | None:
-    for literal in template.literals:
-        if find_placeholder(literal.value, needle, 0) >= 0:
-            return literal
-    return None
+class _Placeholders:
+    """Turns the placeholders of a template's literals into slots, in order, so that each one
+    (a repeated `{x}` too) points at its own occurrence in the source."""
+
+    def __init__(self, template: Str) -> None:
+        self._literals = template.literals
+        self._seen: dict[str, int] = {}
+
+    def skip(self, placeholder: str) -> None:
+        """This occurrence was filled with static text: the next one is the next in the source."""
+        self._seen[placeholder] = self._seen.get(placeholder, 0) + 1
+
+    def slot(self, placeholder: str, name: str, value: Value | None, node: cst.CSTNode) -> Str:
+        facts = facts_of(value) if value is not None else NO_FACTS
+        nth = self._seen.get(placeholder, 0)
+        self._seen[placeholder] = nth + 1
+        for literal in self._literals:
+            count = _count_placeholders(literal.value, placeholder)
+            if nth < count:
+                pending = Pending(
+                    literal,
+                    name,
+                    facts.volatile,
+                    facts.unordered,
+                    needle=placeholder,
+                    occurrence=nth,
+                )
+                return Str([pending])
+            nth -= count
+        # Not in any literal we saw (the text came from elsewhere): point at the value.
+        return Str([Pending(node, name, facts.volatile, facts.unordered)])
+
+
+def _count_placeholders(source: str, needle: str) -> int:
+    count = 0
+    while find_placeholder(source, needle, count) >= 0:
+        count += 1
+    return count
 
 
 def find_placeholder(source: str, needle: str, occurrence: int) -> int:
@@ -286,16 +302,15 @@ def percent_template(
     template: Str, values: list[Value] | dict[str, Value] | None, fallback: cst.CSTNode
 ) -> Str:
     """Expand `template % args` with %s-style and %(name)s-style conversions."""
-    spec = _PERCENT_SPEC
     out: list[Str] = []
     position = 0
-    seen: dict[tuple[int, str], int] = {}
+    slots = _Placeholders(template)
     for part in template.parts:
         if isinstance(part, Pending):
             out.append(Str([part]))
             continue
         last = 0
-        for match in spec.finditer(part):
+        for match in _PERCENT_SPEC.finditer(part):
             out.append(Str([part[last : match.start()]]))
             last = match.end()
             if match.group("c") == "%":
@@ -309,27 +324,9 @@ def percent_template(
                 value = values[position] if position < len(values) else None
                 position += 1
             if value is not None and isinstance(value, Str) and match.group("c") in "sr":
+                slots.skip(match.group(0))
                 out.append(value)
                 continue
-            facts = facts_of(value) if value is not None else NO_FACTS
-            holder = _literal_holding(template, match.group(0))
-            node = holder or fallback
-            needle = match.group(0) if holder is not None else None
-            occurrence = seen.get((id(holder), match.group(0)), 0)
-            seen[(id(holder), match.group(0))] = occurrence + 1
-            out.append(
-                Str(
-                    [
-                        Pending(
-                            node,
-                            key or match.group(0),
-                            facts.volatile,
-                            facts.unordered,
-                            needle=needle,
-                            occurrence=occurrence,
-                        )
-                    ]
-                )
-            )
+            out.append(slots.slot(match.group(0), key or match.group(0), value, fallback))
         out.append(Str([part[last:]]))
     return concat(*out)
