@@ -9,7 +9,7 @@ from promptlint.config import Settings
 from promptlint.extract.interpret import Interpreter
 from promptlint.extract.positions import Freezer
 from promptlint.extract.prefilter import Prefilter, compile_prefilter
-from promptlint.extract.raw import RawCallSite, RawTemplate
+from promptlint.extract.raw import Binding, RawCallSite, RawTemplate
 from promptlint.extract.scan import prompt_name_pattern, scan_module
 from promptlint.extract.source import decode, parse
 from promptlint.model import FileModel, ParseError
@@ -60,17 +60,17 @@ def _unconsumed(sites: list[RawCallSite], templates: list[RawTemplate]) -> list[
     """
     reached: set[int] = set()
 
-    def walk(bindings: list[object]) -> None:
+    def walk(bindings: list[Binding]) -> None:
         stack = list(bindings)
         while stack:
             binding = stack.pop()
             if id(binding) in reached:
                 continue
             reached.add(id(binding))
-            stack.extend(getattr(binding, "deps", ()))
+            stack.extend(binding.deps)
 
     for site in sites:
         walk(site.reads)
     for template in templates:
-        walk(list(getattr(template.binding, "deps", ())))
+        walk(template.binding.deps)
     return [t for t in templates if id(t.binding) not in reached]

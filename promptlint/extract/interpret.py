@@ -12,12 +12,11 @@ import inspect
 import re
 import textwrap
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import libcst as cst
 
 from promptlint.extract import sdk
-from promptlint.extract.raw import RawCallSite, RawTemplate
+from promptlint.extract.raw import Binding, RawCallSite, RawTemplate
 from promptlint.extract.scan import ModuleScan, attribute_chain
 from promptlint.extract.values import (
     NO_FACTS,
@@ -105,13 +104,6 @@ _STR_METHODS: dict[str, Callable[[str], str]] = {
 
 MAX_STEPS = 200_000  # evaluation budget per module: pathological input degrades to dynamic values
 MAX_CALL_DEPTH = 3  # helper functions followed through at most this many nested calls
-
-
-@dataclass
-class Binding:
-    value: Value
-    statement: cst.CSTNode | None
-    deps: list[Binding] = field(default_factory=list)
 
 
 class Env:
@@ -723,9 +715,8 @@ class Interpreter:
         return returned
 
     def _exec_function(
-        self, node: cst.FunctionDef, defining: object, args: dict[str, Value] | None, building: bool
+        self, node: cst.FunctionDef, defining: Env, args: dict[str, Value] | None, building: bool
     ) -> Value | None:
-        assert isinstance(defining, Env)
         env = Env(defining)
         params = node.params
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):

@@ -7,7 +7,17 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from promptlint.extract.values import Str
+from promptlint.extract.values import Str, Value
+
+
+@dataclass
+class Binding:
+    """A variable's value at one point of the code, and the variables it was computed from."""
+
+    value: Value
+    statement: cst.CSTNode | None
+    deps: list[Binding] = field(default_factory=list)
+
 
 # (ttl, node of the cache_control value)
 RawCacheControl = tuple[str | None, cst.CSTNode]
@@ -38,7 +48,7 @@ class RawCallSite:
     messages: list[RawMessage] = field(default_factory=list)
     cache_control: RawCacheControl | None = None
     # The bindings (variables) its arguments read, to know which named templates it consumed.
-    reads: list[object] = field(default_factory=list)
+    reads: list[Binding] = field(default_factory=list)
 
 
 @dataclass
@@ -46,4 +56,4 @@ class RawTemplate:
     name: str
     value: Str
     node: cst.CSTNode
-    binding: object
+    binding: Binding

@@ -12,8 +12,12 @@ import re
 import string
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import libcst as cst
+
+if TYPE_CHECKING:
+    from promptlint.extract.interpret import Env
 
 
 @dataclass
@@ -86,7 +90,7 @@ class ClientV:
 @dataclass
 class FuncV:
     node: cst.FunctionDef
-    env: object  # the defining Env; typed loosely to keep this module free of the interpreter
+    env: Env  # where it was defined: its body sees that scope
 
 
 Value = Str | Opaque | ListV | Spread | DictV | ClientV | FuncV
