@@ -72,6 +72,7 @@ class ModuleScan:
     imports: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
     sdk_imports: set[str] = field(default_factory=set)  # "openai", "anthropic", "gemini", ...
     candidates: dict[int, list[Candidate]] = field(default_factory=dict)  # id(statement) -> calls
+    candidate_calls: set[int] = field(default_factory=set)  # id(call)
     prompt_assigns: set[int] = field(default_factory=set)  # id(statement)
     interesting_scopes: set[int] = field(default_factory=set)  # id(scope node)
 
@@ -246,6 +247,7 @@ class _Scanner:
         self.result.candidates.setdefault(id(statement), []).append(
             Candidate(node, api, via_import)
         )
+        self.result.candidate_calls.add(id(node))
         self._mark_interesting()
 
     def _qualify(self, chain: list[str]) -> str:
