@@ -39,41 +39,13 @@ from promptlint.extract.values import (
     strip_edges,
     union,
 )
-
-# Calls whose result changes on every request.
-VOLATILE_CALLS = frozenset(
-    {
-        "datetime.datetime.now",
-        "datetime.datetime.utcnow",
-        "datetime.datetime.today",
-        "datetime.date.today",
-        "time.time",
-        "time.time_ns",
-        "time.monotonic",
-        "time.perf_counter",
-        "time.ctime",
-        "time.asctime",
-        "time.localtime",
-        "time.gmtime",
-        "time.strftime",
-        "uuid.uuid1",
-        "uuid.uuid4",
-        "os.urandom",
-        "os.getpid",
-        "pendulum.now",
-        "pendulum.today",
-        "arrow.now",
-        "arrow.utcnow",
-    }
+from promptlint.extract.volatility import (
+    ORDERING_CALLS,
+    UNORDERED_CALLS,
+    UNORDERED_METHODS,
+    is_volatile,
+    iteration_facts,
 )
-VOLATILE_MODULES = ("random.", "secrets.")
-
-# Calls and methods whose result has no fixed order.
-UNORDERED_CALLS = frozenset(
-    {"set", "frozenset", "os.listdir", "os.scandir", "glob.glob", "glob.iglob"}
-)
-UNORDERED_METHODS = frozenset({"iterdir", "glob", "rglob"})
-ORDERING_CALLS = frozenset({"sorted"})
 
 CLIENT_CONSTRUCTORS = {
     "openai.OpenAI": "openai",
@@ -232,7 +204,7 @@ class Interpreter:
         elif isinstance(node, (cst.For, cst.While)):
             if isinstance(node, cst.For):
                 iterated = self.eval(node.iter, env)
-                facts = facts_of(iterated) | _iteration_facts(node.iter, iterated, self)
+                facts = facts_of(iterated) | iteration_facts(node.iter, iterated, self.qualified)
                 self._bind(
                     node.target,
                     Opaque(node.target, None, facts.volatile, facts.unordered),
@@ -575,7 +547,9 @@ class Interpreter:
         clause: cst.CompFor | None = node.for_in
         while clause is not None:
             iterated = self.eval(clause.iter, env)
-            facts = facts | facts_of(iterated) | _iteration_facts(clause.iter, iterated, self)
+            facts = (
+                facts | facts_of(iterated) | iteration_facts(clause.iter, iterated, self.qualified)
+            )
             clause = clause.inner_for_in
         return Opaque(node, None, facts.volatile, facts.unordered)
 
@@ -595,7 +569,7 @@ class Interpreter:
                 return result
             arg_facts = self._arg_facts(node, env)
             receiver_facts = facts_of(receiver)
-            volatile = _is_volatile(qualified) or receiver_facts.volatile or arg_facts.volatile
+            volatile = is_volatile(qualified) or receiver_facts.volatile or arg_facts.volatile
             unordered = (
                 method in UNORDERED_METHODS
                 or receiver_facts.unordered
@@ -620,7 +594,7 @@ class Interpreter:
                 facts = self._arg_facts(node, env)
                 return Opaque(node, None, facts.volatile, False)
         facts = self._arg_facts(node, env)
-        volatile = _is_volatile(qualified) or facts.volatile
+        volatile = is_volatile(qualified) or facts.volatile
         unordered = qualified in UNORDERED_CALLS or facts.unordered
         return Opaque(node, None, volatile, unordered)
 
@@ -689,7 +663,7 @@ class Interpreter:
                     pieces.append(separator)
                 pieces.append(as_str(item, argument))
             return concat(*pieces) if pieces else Str([""])
-        facts = facts_of(items) | _iteration_facts(argument, items, self)
+        facts = facts_of(items) | iteration_facts(argument, items, self.qualified)
         return Str([Pending(argument, None, facts.volatile, facts.unordered)])
 
     def _call_helper(self, node: cst.Call, func: FuncV, env: Env) -> Value:
@@ -780,27 +754,6 @@ class Interpreter:
         return [
             self.eval(arg.value, env) for arg in node.args if arg.keyword is None and not arg.star
         ]
-
-
-def _is_volatile(qualified: str | None) -> bool:
-    if qualified is None:
-        return False
-    return qualified in VOLATILE_CALLS or qualified.startswith(VOLATILE_MODULES)
-
-
-def _iteration_facts(node: cst.BaseExpression, value: Value, interp: Interpreter) -> Facts:
-    """Iterating these yields an order the source does not fix."""
-    if isinstance(node, (cst.Set, cst.SetComp)):
-        return Facts(unordered=True)
-    if isinstance(node, cst.Call):
-        qualified = interp.qualified(node.func)
-        if qualified in ORDERING_CALLS:
-            return NO_FACTS
-        if qualified in UNORDERED_CALLS:
-            return Facts(unordered=True)
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value in UNORDERED_METHODS:
-            return Facts(unordered=True)
-    return Facts(unordered=isinstance(value, Opaque) and value.unordered)
 
 
 def _list_items(value: Value, node: cst.CSTNode) -> list[Value]:
