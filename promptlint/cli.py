@@ -38,6 +38,45 @@ def main() -> None:
     """promptlint: find prompts that defeat LLM prompt caching."""
 
 
+def _provider_options(command: Any) -> Any:
+    command = click.option(
+        "--model", help="Model name to assume for every call site (picks its provider profile)."
+    )(command)
+    return click.option(
+        "--provider",
+        help="Provider or profile for every call site (see `promptlint providers`); "
+        "default: inferred from the SDK, base_url and model.",
+    )(command)
+
+
+def _estimator(provider: str | None, model: str | None, encoding: str, dynamic_tokens: int) -> Any:
+    from promptlint.estimate import Estimator
+    from promptlint.providers import Choice, bundled_profiles
+    from promptlint.tokens import TokenCounter
+
+    profiles = bundled_profiles()
+    if provider is not None:
+        known = (*profiles.providers, *(p.name for p in profiles.profiles))
+        if provider not in known:
+            names = ", ".join(profiles.providers)
+            raise click.UsageError(
+                f"unknown provider {provider!r}; choose a provider ({names}) "
+                "or a profile name from `promptlint providers`"
+            )
+    return Estimator(TokenCounter(encoding), profiles, dynamic_tokens, Choice(provider, model))
+
+
+def _discover(paths: tuple[str, ...]) -> Any:
+    from promptlint.discovery import discover
+
+    try:
+        return discover(paths or (".",))
+    except FileNotFoundError as exc:
+        missing = exc.filename or str(exc)
+        click.echo(f"promptlint: error: path does not exist: {missing}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option(
@@ -51,6 +90,7 @@ def main() -> None:
 @click.option("--select", multiple=True, help="Rules to enable: codes, prefixes (PC1) or names.")
 @click.option("--ignore", multiple=True, help="Rules to disable: codes, prefixes or names.")
 @click.option("--extend-select", multiple=True, help="Rules to enable on top of --select.")
+@_provider_options
 @click.option("--stdin-filename", help="Lint source read from stdin, reported under this name.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
@@ -63,6 +103,8 @@ def check(
     select: tuple[str, ...],
     ignore: tuple[str, ...],
     extend_select: tuple[str, ...],
+    provider: str | None,
+    model: str | None,
     stdin_filename: str | None,
     exit_zero: bool,
     quiet: bool,
@@ -71,9 +113,7 @@ def check(
     """Check PATHS (files or directories; default `.`) for prompt-caching problems."""
     from promptlint.checks import UnknownSelectorError, select_rules
     from promptlint.config import Settings
-    from promptlint.discovery import discover
     from promptlint.engine import check_files, check_source
-    from promptlint.tokens import TokenCounter
 
     settings = Settings()
     chosen = _split(select) or settings.select
@@ -81,18 +121,12 @@ def check(
         rules = select_rules(chosen + _split(extend_select), _split(ignore) + settings.ignore)
     except UnknownSelectorError as exc:
         raise click.UsageError(str(exc)) from exc
-    tokens = TokenCounter(settings.encoding)
+    estimator = _estimator(provider, model, settings.encoding, settings.dynamic_tokens)
 
     if stdin_filename is not None:
-        result = check_source(stdin_filename, sys.stdin.buffer.read(), settings, rules, tokens)
+        result = check_source(stdin_filename, sys.stdin.buffer.read(), settings, rules, estimator)
     else:
-        try:
-            files = discover(paths or (".",))
-        except FileNotFoundError as exc:
-            missing = exc.filename or str(exc)
-            click.echo(f"promptlint: error: path does not exist: {missing}", err=True)
-            sys.exit(EXIT_ERROR)
-        result = check_files(files, settings, rules, tokens)
+        result = check_files(_discover(paths), settings, rules, estimator)
     findings, files_checked = result.findings, result.files_checked
 
     if output_format == "json":
@@ -113,6 +147,73 @@ def check(
     if result.internal_errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json", "markdown"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@_provider_options
+@click.option(
+    "--hit-rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=1.0,
+    show_default=True,
+    help="Share of calls that find their prefix cached (what-if for the cached cost).",
+)
+def report(
+    paths: tuple[str, ...],
+    output_format: str,
+    provider: str | None,
+    model: str | None,
+    hit_rate: float,
+) -> None:
+    """Per call site: stable prefix tokens, cache-eligible share and cost per 1,000 calls."""
+    from promptlint.config import Settings
+    from promptlint.engine import extract_files
+    from promptlint.report.estimates import Row, render_json, render_table
+
+    settings = Settings()
+    estimator = _estimator(provider, model, settings.encoding, settings.dynamic_tokens)
+    rows = [
+        Row(model_.path, site, estimator.estimate(site))
+        for model_ in extract_files(_discover(paths), settings)
+        for site in model_.call_sites
+    ]
+    if output_format == "json":
+        click.echo(render_json(rows, hit_rate, settings.encoding, provider or "auto"), nl=False)
+    else:
+        click.echo(render_table(rows, hit_rate, markdown=output_format == "markdown"), nl=False)
+
+
+@main.command()
+def providers() -> None:
+    """List the provider cache profiles (minimum, granularity, breakpoints, prices, source)."""
+    from promptlint.providers import bundled_profiles
+
+    for p in bundled_profiles().profiles:
+        mode = f"explicit (max {p.max_breakpoints})" if p.explicit else "automatic"
+        prices = (
+            f"{p.currency} {p.input:g} / {p.cached_input:g} / {p.cache_write:g} per 1M"
+            if p.has_prices
+            else "prices unknown"
+        )
+        flags = " (default)" if p.default else ""
+        click.echo(f"{p.name}{flags}")
+        click.echo(f"    provider {p.provider}; models {', '.join(p.models)}")
+        click.echo(
+            f"    min {p.min_tokens} tokens, granularity {p.granularity}, {mode}; "
+            f"input / cached / write: {prices}"
+        )
+        click.echo(f"    {p.date}: {p.source}")
+        if p.unconfirmed:
+            click.echo(f"    unconfirmed: {', '.join(p.unconfirmed)}")
 
 
 @main.command()

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from promptlint.checks import Context, Rule
-from promptlint.checks.base import TokenCount
 from promptlint.config import Settings
 from promptlint.discovery import SourceFile
+from promptlint.estimate import Estimator
 from promptlint.extract import Prefilter, compile_prefilter, extract_file
 from promptlint.model import FileModel, Finding, ParseError
 
@@ -52,9 +52,9 @@ def safe_extract(
 
 
 def analyse(
-    model: FileModel, rules: Sequence[Rule], settings: Settings, tokens: TokenCount
+    model: FileModel, rules: Sequence[Rule], settings: Settings, estimator: Estimator
 ) -> list[Finding]:
-    ctx = Context(model.path, settings, tokens)
+    ctx = Context(model.path, settings, estimator.tokens, estimator)
     findings: list[Finding] = []
     for rule in rules:
         if rule.check_file is not None:
@@ -76,26 +76,30 @@ def unique_sorted(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(sorted(seen.values()))
 
 
+def extract_files(files: Sequence[SourceFile], settings: Settings) -> list[FileModel]:
+    """The model of every file, in the order given."""
+    prefilter = compile_prefilter(settings.prompt_names)
+    return [read_model(source, settings, prefilter) for source in files]
+
+
 def check_files(
-    files: Sequence[SourceFile], settings: Settings, rules: Sequence[Rule], tokens: TokenCount
+    files: Sequence[SourceFile], settings: Settings, rules: Sequence[Rule], estimator: Estimator
 ) -> CheckResult:
     findings: list[Finding] = []
-    prefilter = compile_prefilter(settings.prompt_names)
     internal = 0
-    for source in files:
-        model = read_model(source, settings, prefilter)
+    for model in extract_files(files, settings):
         internal += model.parse_error is not None and model.parse_error.internal
-        findings.extend(analyse(model, rules, settings, tokens))
+        findings.extend(analyse(model, rules, settings, estimator))
     return CheckResult(unique_sorted(findings), len(files), internal)
 
 
 def check_source(
-    display: str, data: bytes, settings: Settings, rules: Sequence[Rule], tokens: TokenCount
+    display: str, data: bytes, settings: Settings, rules: Sequence[Rule], estimator: Estimator
 ) -> CheckResult:
     """Lint one file's bytes (stdin, editors, tests)."""
     model = safe_extract(display, data, settings, None)
     return CheckResult(
-        unique_sorted(analyse(model, rules, settings, tokens)),
+        unique_sorted(analyse(model, rules, settings, estimator)),
         1,
         int(model.parse_error is not None and model.parse_error.internal),
     )

@@ -124,6 +124,21 @@ class CallSite:
     system: tuple[Block, ...] = ()
     messages: tuple[Message, ...] = ()
     cache_control: CacheControl | None = None  # request-level automatic breakpoint
+    tool_breakpoints: tuple[CacheControl, ...] = ()  # `cache_control` on tool definitions
+
+    def breakpoints(self) -> tuple[CacheControl, ...]:
+        """Every explicit breakpoint in cache order, the request-level automatic one last."""
+        found = list(self.tool_breakpoints)
+        for block in self.system:
+            if block.cache_control is not None:
+                found.append(block.cache_control)
+        for message in self.messages:
+            for block in message.blocks:
+                if block.cache_control is not None:
+                    found.append(block.cache_control)
+        if self.cache_control is not None:
+            found.append(self.cache_control)
+        return tuple(found)
 
     @property
     def final_user_message(self) -> Message | None:

@@ -11,7 +11,7 @@ from them (the split patterns and special tokens below are copied verbatim from
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -24,12 +24,20 @@ if TYPE_CHECKING:
 __all__ = [
     "ENCODINGS",
     "CorruptVocabularyError",
+    "TokenCount",
     "TokenCounter",
     "UnknownEncodingError",
     "load_encoding",
 ]
 
 ENCODINGS: tuple[str, ...] = ("o200k_base", "cl100k_base")
+
+
+class TokenCount(Protocol):
+    """Anything that counts a text's tokens (a `TokenCounter`, or a stand-in in tests)."""
+
+    def count(self, text: str) -> int: ...
+
 
 # Special tokens, as in tiktoken_ext/openai_public.py.
 _ENDOFTEXT = "<|endoftext|>"

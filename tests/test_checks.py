@@ -11,7 +11,9 @@ from promptlint.checks.base import Context
 from promptlint.checks.pc101_dynamic_before_static import RULE as PC101
 from promptlint.checks.pc102_volatile_in_prompt import RULE as PC102
 from promptlint.config import Settings
+from promptlint.estimate import Estimator
 from promptlint.model import Block, CallSite, Message, NamedTemplate, Slot, Span, Template, Text
+from promptlint.providers import bundled_profiles
 
 
 class WordCount:
@@ -21,7 +23,8 @@ class WordCount:
         return len(text.split())
 
 
-CTX = Context("app.py", Settings(), WordCount())
+ESTIMATOR = Estimator(WordCount(), bundled_profiles(), dynamic_tokens=64)
+CTX = Context("app.py", Settings(), WordCount(), ESTIMATOR)
 LONG = " ".join(["rule"] * 40)  # 40 "tokens": over the default threshold of 32
 SHORT = " ".join(["word"] * 5)
 
@@ -62,7 +65,7 @@ def test_static_after_counts_across_messages() -> None:
 def test_below_threshold_is_quiet_and_threshold_is_configurable() -> None:
     call = site(message("system", slot("user", 3), Text(SHORT)), message("user", slot("q", 9)))
     assert codes(call) == []
-    strict = Context("app.py", Settings(min_static_tokens=5), WordCount())
+    strict = Context("app.py", Settings(min_static_tokens=5), WordCount(), ESTIMATOR)
     assert [f.line for f in PC101.check_call_site(call, strict)] == [3]
 
 

@@ -8,23 +8,20 @@ raise nothing, under the default settings and with every rule enabled.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-from promptlint.checks import RULES  # noqa: E402
-from promptlint.cli import main  # noqa: E402
-from promptlint.config import Settings  # noqa: E402
-from promptlint.engine import check_source  # noqa: E402
-from promptlint.ruledocs import pages_dir  # noqa: E402
-from promptlint.tokens import TokenCounter  # noqa: E402
+from promptlint.checks import RULES
+from promptlint.cli import main
+from promptlint.config import Settings
+from promptlint.engine import check_source
+from promptlint.estimate import Estimator
+from promptlint.providers import bundled_profiles
+from promptlint.ruledocs import pages_dir
+from promptlint.tokens import TokenCounter
 
 REQUIRED_SECTIONS = ("What it finds", "Why it costs money", "Bad", "Good", "How to fix")
 # Files in the pages directory that are not rule pages.
@@ -92,12 +89,12 @@ ALL_EXAMPLES = [example for path in page_paths() for example in examples_of(path
 
 
 @pytest.fixture(scope="module")
-def tokens() -> TokenCounter:
-    return TokenCounter()
+def estimator() -> Estimator:
+    return Estimator(TokenCounter(), bundled_profiles(), dynamic_tokens=64)
 
 
-def lint(source: str, tokens: TokenCounter) -> set[tuple[int, str]]:
-    result = check_source("example.py", source.encode("utf-8"), Settings(), RULES, tokens)
+def lint(source: str, estimator: Estimator) -> set[tuple[int, str]]:
+    result = check_source("example.py", source.encode("utf-8"), Settings(), RULES, estimator)
     return {(f.line, f.code) for f in result.findings}
 
 
@@ -171,20 +168,20 @@ def test_python_fences_are_labelled(code: str) -> None:
 @pytest.mark.parametrize(
     "example", [e for e in ALL_EXAMPLES if e.kind == "bad"], ids=lambda e: e.id
 )
-def test_bad_example_raises_exactly_its_markers(example: Example, tokens: TokenCounter) -> None:
+def test_bad_example_raises_exactly_its_markers(example: Example, estimator: Estimator) -> None:
     claimed = markers(example.source)
     assert claimed, f"{example.id}: a bad example needs at least one '# error: {example.code}'"
     foreign = sorted(c for _, c in claimed if c != example.code)
     assert not foreign, f"{example.id}: markers name other codes than {example.code}: {foreign}"
-    assert lint(example.source, tokens) == claimed
+    assert lint(example.source, estimator) == claimed
 
 
 @pytest.mark.parametrize(
     "example", [e for e in ALL_EXAMPLES if e.kind == "good"], ids=lambda e: e.id
 )
-def test_good_example_raises_nothing(example: Example, tokens: TokenCounter) -> None:
+def test_good_example_raises_nothing(example: Example, estimator: Estimator) -> None:
     assert not markers(example.source), f"{example.id}: a good example carries error markers"
-    assert lint(example.source, tokens) == set()
+    assert lint(example.source, estimator) == set()
 
 
 # -- `promptlint rule` -----------------------------------------------------------------------------

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
 from promptlint.config import Settings
+from promptlint.estimate import Estimator
 from promptlint.model import CallSite, FileModel, Finding, NamedTemplate, Severity, Span
-
-
-class TokenCount(Protocol):
-    def count(self, text: str) -> int: ...
+from promptlint.tokens import TokenCount
 
 
 @dataclass(frozen=True)
 class Context:
-    """What a rule may use besides the model: the file's path, the settings, a token counter."""
+    """What a rule may use besides the model: the file's path, the settings, a token counter and
+    the estimator (each call site's provider profile and token figures)."""
 
     path: str
     settings: Settings
     tokens: TokenCount
+    estimator: Estimator
 
 
 CallSiteCheck = Callable[[CallSite, Context], Iterable[Finding]]

@@ -150,6 +150,9 @@ class Freezer:
             system=tuple(self._block(b) for b in site.system),
             messages=tuple(self._message(m) for m in site.messages),
             cache_control=self._cache_control(site.cache_control),
+            tool_breakpoints=tuple(
+                CacheControl(ttl, self.span(n)) for ttl, n in site.tool_breakpoints
+            ),
         )
 
     def _message(self, message: RawMessage) -> Message:
@@ -240,3 +243,5 @@ def _site_nodes(site: RawCallSite) -> Iterator[cst.CSTNode]:
             yield from _block_nodes(block)
     if site.cache_control is not None:
         yield site.cache_control[1]
+    for _, node in site.tool_breakpoints:
+        yield node

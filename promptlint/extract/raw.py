@@ -47,6 +47,7 @@ class RawCallSite:
     system: list[RawBlock] = field(default_factory=list)
     messages: list[RawMessage] = field(default_factory=list)
     cache_control: RawCacheControl | None = None
+    tool_breakpoints: list[RawCacheControl] = field(default_factory=list)
     # The bindings (variables) its arguments read, to know which named templates it consumed.
     reads: list[Binding] = field(default_factory=list)
 

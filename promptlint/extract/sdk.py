@@ -80,6 +80,7 @@ def build_call_site(candidate: Candidate, interp: Interpreter, env: Env) -> RawC
             site.messages = _messages(kwargs["input"], call, single_role="user")
     elif api == "anthropic.messages":
         site.tools = _tools(kwargs.get("tools"), call)
+        site.tool_breakpoints = _tool_breakpoints(kwargs.get("tools"))
         if "system" in kwargs:
             site.system = _blocks(kwargs["system"], _arg_node(call, "system"))
         if "messages" in kwargs:
@@ -134,6 +135,37 @@ def _tools(value: Value | None, call: cst.Call) -> Str | None:
     return Str([Pending(node, "tools", facts.volatile, facts.unordered)])
 
 
+def _tool_breakpoints(value: Value | None) -> list[RawCacheControl]:
+    """`cache_control` on Anthropic tool definitions (a breakpoint after that tool)."""
+    found: list[RawCacheControl] = []
+    if isinstance(value, ListV):
+        for tool in value.items:
+            if isinstance(tool, DictV):
+                control = _cache_control(tool.entries.get("cache_control"), tool.node)
+                if control is not None:
+                    found.append(control)
+    return found
+
+
+_NO_LITERAL = object()
+
+
+def _literal(value: Value) -> object:
+    """The JSON value of a number, `True`, `False` or `None` literal; `_NO_LITERAL` otherwise."""
+    if not isinstance(value, Opaque):
+        return _NO_LITERAL
+    node = value.node
+    negative = False
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        node, negative = node.expression, True
+    if isinstance(node, (cst.Integer, cst.Float)):
+        number = node.evaluated_value
+        return -number if negative else number
+    if isinstance(node, cst.Name) and not negative:
+        return {"True": True, "False": False, "None": None}.get(node.value, _NO_LITERAL)
+    return _NO_LITERAL
+
+
 def _is_static_structure(value: Value) -> bool:
     if isinstance(value, Str):
         return value.is_static
@@ -141,7 +173,7 @@ def _is_static_structure(value: Value) -> bool:
         return all(_is_static_structure(v) for v in value.items)
     if isinstance(value, DictV):
         return not value.open and all(_is_static_structure(v) for v in value.entries.values())
-    return False
+    return _literal(value) is not _NO_LITERAL
 
 
 def _structure_text(value: Value) -> str:
@@ -155,7 +187,7 @@ def _structure_text(value: Value) -> str:
             return [plain(i) for i in v.items]
         if isinstance(v, DictV):
             return {k: plain(i) for k, i in v.entries.items()}
-        return None
+        return _literal(v)
 
     return json.dumps(plain(value), ensure_ascii=False)
 
