@@ -1,17 +1,16 @@
 """Token figures per call site (DESIGN §5): how much of its prompt a provider can serve from cache.
 
 The request is laid out in cache order — tools, then system/instructions, then messages — as the
-texts of its parts joined by a newline. No per-message framing tokens are added: providers do not
+texts of its parts joined by a newline (`render_request`). No per-message framing tokens are added: providers do not
 publish them, and leaving them out keeps the estimate comparable across providers (a few tokens per
 message; the simulation in the tests uses the same layout).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from promptlint.model import CacheControl, CallSite, Slot, Template, Text
+from promptlint.model import CallSite, Slot, Text
 from promptlint.providers import Choice, Profile, Profiles, profile_for
 from promptlint.tokens import TokenCount
 
@@ -23,6 +22,7 @@ class Estimate:
     profile: Profile
     static_prefix_tokens: int  # stable tokens before the first dynamic value, in cache order
     estimated_total_tokens: int  # all static tokens plus `dynamic-tokens` per dynamic value
+    static_tokens: int  # all static tokens, wherever they stand
     cache_eligible_tokens: int  # what the profile would cache of the stable prefix
     dynamic_slots: int
     breakpoints_in_prefix: int  # explicit breakpoints that lie inside the stable prefix
@@ -32,24 +32,6 @@ class Estimate:
         if self.estimated_total_tokens <= 0:
             return 0.0
         return self.cache_eligible_tokens / self.estimated_total_tokens
-
-
-@dataclass(frozen=True)
-class _Part:
-    template: Template
-    breakpoint: CacheControl | None
-
-
-def _parts(site: CallSite) -> Iterator[_Part]:
-    """Every part of the request in cache order, with the breakpoint that ends it (if any)."""
-    if site.tools is not None:
-        last_tool_breakpoint = site.tool_breakpoints[-1] if site.tool_breakpoints else None
-        yield _Part(site.tools, last_tool_breakpoint)
-    for block in site.system:
-        yield _Part(block.content, block.cache_control)
-    for message in site.messages:
-        for block in message.blocks:
-            yield _Part(block.content, block.cache_control)
 
 
 class Estimator:
@@ -91,8 +73,10 @@ class Estimator:
         after: list[str] = []  # static text after the first dynamic value
         slots = 0
         stable = True
-        for part in _parts(site):
-            for segment in part.template.segments:
+        parts = list(site.cache_parts())
+        for index, (template, breakpoint) in enumerate(parts):
+            separator = PART_SEPARATOR if index < len(parts) - 1 else ""
+            for segment in template.segments:
                 if isinstance(segment, Slot):
                     slots += 1
                     stable = False
@@ -100,18 +84,20 @@ class Estimator:
                     prefix.append(segment.text)
                 else:
                     after.append(segment.text)
-            if stable:
-                prefix.append(PART_SEPARATOR)
+            if not stable:
+                after.append(separator)
+            else:
+                prefix.append(separator)
                 length = sum(map(len, prefix))
                 part_ends.append(length)
-                if part.breakpoint is not None:
+                if breakpoint is not None:
                     breakpoint_ends.append(length)
         if stable and site.cache_control is not None and part_ends:
             breakpoint_ends.append(part_ends[-1])  # the automatic breakpoint: last stable part
         text = "".join(prefix)
         static_prefix = self._tokens.count(text)
-        total = static_prefix + sum(self._tokens.count(t) for t in after if t)
-        total += slots * self._dynamic_tokens
+        static = static_prefix + sum(self._tokens.count(t) for t in after if t)
+        total = static + slots * self._dynamic_tokens
         if profile.explicit:
             reach = max((self._tokens.count(text[:end]) for end in breakpoint_ends), default=0)
             eligible = reach if reach >= profile.min_tokens else 0
@@ -121,6 +107,7 @@ class Estimator:
             profile=profile,
             static_prefix_tokens=static_prefix,
             estimated_total_tokens=total,
+            static_tokens=static,
             cache_eligible_tokens=eligible,
             dynamic_slots=slots,
             breakpoints_in_prefix=len(breakpoint_ends),
@@ -130,9 +117,7 @@ class Estimator:
 def render_request(site: CallSite, values: dict[Slot, str]) -> str:
     """The request's text in cache order with each dynamic value replaced: what the estimate
     models (used by the simulation tests; never with real data)."""
-    pieces: list[str] = []
-    for part in _parts(site):
-        for segment in part.template.segments:
-            pieces.append(segment.text if isinstance(segment, Text) else values[segment])
-        pieces.append(PART_SEPARATOR)
-    return "".join(pieces)
+    return PART_SEPARATOR.join(
+        "".join(s.text if isinstance(s, Text) else values[s] for s in template.segments)
+        for template, _ in site.cache_parts()
+    )

@@ -82,6 +82,9 @@ class CacheControl:
 
     ttl: str | None
     span: Span = UNKNOWN_SPAN
+    # On a tool definition: where that tool ends in the tools' text (the breakpoint caches the
+    # tools up to there, not the ones after it). None elsewhere, or when the tools are dynamic.
+    offset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,31 @@ class CallSite:
     messages: tuple[Message, ...] = ()
     cache_control: CacheControl | None = None  # request-level automatic breakpoint
     tool_breakpoints: tuple[CacheControl, ...] = ()  # `cache_control` on tool definitions
+
+    def cache_parts(self) -> Iterator[tuple[Template, CacheControl | None]]:
+        """Every part of the request in cache order (tools, system blocks, message blocks), each
+        with the breakpoint that ends it, if any."""
+        if self.tools is not None:
+            yield from self._tool_parts(self.tools)
+        for block in self.system:
+            yield block.content, block.cache_control
+        for message in self.messages:
+            for block in message.blocks:
+                yield block.content, block.cache_control
+
+    def _tool_parts(self, tools: Template) -> Iterator[tuple[Template, CacheControl | None]]:
+        """The tools' text cut after each tool that carries a breakpoint."""
+        offsets = [b for b in self.tool_breakpoints if b.offset is not None]
+        if not tools.is_static or len(offsets) != len(self.tool_breakpoints):
+            yield tools, (self.tool_breakpoints[-1] if self.tool_breakpoints else None)
+            return
+        text, start = tools.static_text, 0
+        for breakpoint in offsets:
+            assert breakpoint.offset is not None
+            yield Template((Text(text[start : breakpoint.offset]),)), breakpoint
+            start = breakpoint.offset
+        if start < len(text):
+            yield Template((Text(text[start:]),)), None
 
     def breakpoints(self) -> tuple[CacheControl, ...]:
         """Every explicit breakpoint in cache order, the request-level automatic one last."""

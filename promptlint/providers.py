@@ -4,6 +4,7 @@ call site gets: by override, by its client's `base_url`, by SDK, and by its stat
 from __future__ import annotations
 
 import fnmatch
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -120,12 +121,23 @@ def infer_provider(site: CallSite, profiles: Profiles) -> str:
             return "generic"  # an OpenAI-compatible server we do not know
     if site.provider in SDK_PROVIDERS:
         return SDK_PROVIDERS[site.provider]
-    if site.model is not None:  # LiteLLM: "anthropic/claude-..." or a bare model name
-        head = site.model.lower().split("/")[0]
+    if site.model is not None:  # LiteLLM: "anthropic/claude-...", "bedrock/...", or a bare name
+        lowered = site.model.lower()
+        head = lowered.split("/")[0]
+        if "/" in lowered and head in profiles.providers:
+            return head
+        name = model_name(lowered)
         for prefix, provider in _MODEL_PREFIXES.items():
-            if head.startswith(prefix):
+            if name.startswith(prefix):
                 return provider
     return "generic"
+
+
+def model_name(model: str) -> str:
+    """The model's own name: without a router prefix (`anthropic/`, `bedrock/`) or a cloud's
+    vendor prefix (`us.anthropic.claude-...`)."""
+    name = model.lower().rsplit("/", 1)[-1]
+    return re.sub(r"^(?:[a-z]+\.)+(?=[a-z])", "", name)
 
 
 def profile_for(site: CallSite, profiles: Profiles, choice: Choice) -> Profile:
@@ -135,9 +147,7 @@ def profile_for(site: CallSite, profiles: Profiles, choice: Choice) -> Profile:
             return named
     provider = choice.provider or infer_provider(site, profiles)
     model = choice.model or site.model
-    if model is not None and "/" in model:
-        model = model.split("/", 1)[1]
-    return profiles.for_provider(provider, model)
+    return profiles.for_provider(provider, model_name(model) if model is not None else None)
 
 
 # -- loading and validating ---------------------------------------------------------------------

@@ -6,6 +6,11 @@ from promptlint.checks import (
     pc000_parse_error,
     pc101_dynamic_before_static,
     pc102_volatile_in_prompt,
+    pc401_prefix_below_minimum,
+    pc402_missing_cache_breakpoint,
+    pc403_breakpoint_after_dynamic,
+    pc404_too_many_breakpoints,
+    pc405_breakpoint_ttl_order,
 )
 from promptlint.checks.base import Context, Rule
 
@@ -13,6 +18,11 @@ RULES: tuple[Rule, ...] = (
     pc000_parse_error.RULE,
     pc101_dynamic_before_static.RULE,
     pc102_volatile_in_prompt.RULE,
+    pc401_prefix_below_minimum.RULE,
+    pc402_missing_cache_breakpoint.RULE,
+    pc403_breakpoint_after_dynamic.RULE,
+    pc404_too_many_breakpoints.RULE,
+    pc405_breakpoint_ttl_order.RULE,
 )
 
 __all__ = [

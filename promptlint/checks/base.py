@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from promptlint.config import Settings
-from promptlint.estimate import Estimator
 from promptlint.model import CallSite, FileModel, Finding, NamedTemplate, Severity, Span
-from promptlint.tokens import TokenCount
+
+if TYPE_CHECKING:  # the estimator (profiles, tiktoken) is not loaded for `promptlint rule`
+    from promptlint.estimate import Estimator
+    from promptlint.tokens import TokenCount
 
 
 @dataclass(frozen=True)

@@ -151,7 +151,8 @@ class Freezer:
             messages=tuple(self._message(m) for m in site.messages),
             cache_control=self._cache_control(site.cache_control),
             tool_breakpoints=tuple(
-                CacheControl(ttl, self.span(n)) for ttl, n in site.tool_breakpoints
+                CacheControl(ttl, self.span(node), offset)
+                for (ttl, node), offset in site.tool_breakpoints
             ),
         )
 
@@ -243,5 +244,5 @@ def _site_nodes(site: RawCallSite) -> Iterator[cst.CSTNode]:
             yield from _block_nodes(block)
     if site.cache_control is not None:
         yield site.cache_control[1]
-    for _, node in site.tool_breakpoints:
+    for (_, node), _ in site.tool_breakpoints:
         yield node

@@ -47,7 +47,8 @@ class RawCallSite:
     system: list[RawBlock] = field(default_factory=list)
     messages: list[RawMessage] = field(default_factory=list)
     cache_control: RawCacheControl | None = None
-    tool_breakpoints: list[RawCacheControl] = field(default_factory=list)
+    # (breakpoint, where its tool ends in the tools' text when the tools are a literal list)
+    tool_breakpoints: list[tuple[RawCacheControl, int | None]] = field(default_factory=list)
     # The bindings (variables) its arguments read, to know which named templates it consumed.
     reads: list[Binding] = field(default_factory=list)
 

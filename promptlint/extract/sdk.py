@@ -135,15 +135,23 @@ def _tools(value: Value | None, call: cst.Call) -> Str | None:
     return Str([Pending(node, "tools", facts.volatile, facts.unordered)])
 
 
-def _tool_breakpoints(value: Value | None) -> list[RawCacheControl]:
-    """`cache_control` on Anthropic tool definitions (a breakpoint after that tool)."""
-    found: list[RawCacheControl] = []
-    if isinstance(value, ListV):
-        for tool in value.items:
-            if isinstance(tool, DictV):
-                control = _cache_control(tool.entries.get("cache_control"), tool.node)
-                if control is not None:
-                    found.append(control)
+def _tool_breakpoints(value: Value | None) -> list[tuple[RawCacheControl, int | None]]:
+    """`cache_control` on Anthropic tool definitions: a breakpoint after that tool. For a literal
+    list, also where that tool ends in the tools' text (`_structure_text` of the list)."""
+    found: list[tuple[RawCacheControl, int | None]] = []
+    if not isinstance(value, ListV):
+        return found
+    static = _is_static_structure(value)
+    end = len("[")
+    for index, tool in enumerate(value.items):
+        if static:
+            end += (len(", ") if index else 0) + len(_structure_text(tool))
+            if index == len(value.items) - 1:
+                end += len("]")  # the last tool's breakpoint covers the whole list
+        if isinstance(tool, DictV):
+            control = _cache_control(tool.entries.get("cache_control"), tool.node)
+            if control is not None:
+                found.append((control, end if static else None))
     return found
 
 

@@ -1,7 +1,7 @@
 """`promptlint report`: per-call-site token figures and cost, as a table, Markdown or JSON.
 
-Rows are sorted worst first: by the stable tokens a provider could cache but does not (static
-tokens minus cache-eligible tokens), then by path and line. Costs are per 1,000 calls at the
+Rows are sorted worst first: by the static tokens paid at full price on every call (all static
+tokens minus the cache-eligible ones), then by path and line. Costs are per 1,000 calls at the
 profile's prices: without caching, and with caching at `hit_rate` (1.0: every call finds the
 prefix cached; below it, the missed share is written to the cache at the profile's write price).
 """
@@ -48,7 +48,7 @@ def costs(estimate: Estimate, hit_rate: float) -> tuple[float, float] | None:
 
 def worst_first(rows: Sequence[Row]) -> list[Row]:
     def key(row: Row) -> tuple[int, float, str, int]:
-        missed = row.estimate.static_prefix_tokens - row.estimate.cache_eligible_tokens
+        missed = row.estimate.static_tokens - row.estimate.cache_eligible_tokens
         return (-missed, row.estimate.cache_eligible_share, row.path, row.site.span.line)
 
     return sorted(rows, key=key)

@@ -1,0 +1,35 @@
+"""PC401 prefix-below-minimum: the stable prefix is under the provider's minimum cacheable length
+but at least a quarter of it, so nothing is cached although a little more static text (or moving a
+dynamic value later) would make the whole prefix cacheable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from promptlint.checks.base import Context, Rule
+from promptlint.model import CallSite, Finding, Severity
+
+SHARE_OF_MINIMUM = 0.25
+
+
+def check_call_site(site: CallSite, ctx: Context) -> Iterator[Finding]:
+    estimate = ctx.estimator.estimate(site)
+    minimum = estimate.profile.min_tokens
+    stable = estimate.static_prefix_tokens
+    if minimum > 1 and SHARE_OF_MINIMUM * minimum <= stable < minimum:
+        yield RULE.finding(
+            ctx,
+            site.span,
+            f"the stable prompt prefix is {stable} tokens, under the {minimum}-token minimum of "
+            f"{estimate.profile.name}: nothing of this prompt is cached; grow the static prefix "
+            "(move dynamic values after it) or accept full price",
+        )
+
+
+RULE = Rule(
+    code="PC401",
+    name="prefix-below-minimum",
+    severity=Severity.INFO,
+    summary="The stable prefix is just under the provider's minimum cacheable length.",
+    check_call_site=check_call_site,
+)
