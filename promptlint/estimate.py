@@ -1,9 +1,9 @@
 """Token figures per call site (DESIGN §5): how much of its prompt a provider can serve from cache.
 
 The request is laid out in cache order — tools, then system/instructions, then messages — as the
-texts of its parts joined by a newline (`render_request`). No per-message framing tokens are added: providers do not
-publish them, and leaving them out keeps the estimate comparable across providers (a few tokens per
-message; the simulation in the tests uses the same layout).
+texts of its parts joined by a newline (`render_request`). No per-message framing tokens are added:
+providers do not publish them, and leaving them out keeps the estimate comparable across providers
+(a few tokens per message; the simulation in the tests uses the same layout).
 """
 
 from __future__ import annotations
