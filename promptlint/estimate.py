@@ -26,6 +26,7 @@ class Estimate:
     cache_eligible_tokens: int  # what the profile would cache of the stable prefix
     dynamic_slots: int
     breakpoints_in_prefix: int  # explicit breakpoints that lie inside the stable prefix
+    breakpoint_reach_tokens: int  # the stable tokens up to the last of them (0 without one)
 
     @property
     def cache_eligible_share(self) -> float:
@@ -92,14 +93,22 @@ class Estimator:
                 part_ends.append(length)
                 if breakpoint is not None:
                     breakpoint_ends.append(length)
-        if stable and site.cache_control is not None and part_ends:
-            breakpoint_ends.append(part_ends[-1])  # the automatic breakpoint: last stable part
+        # The request-level breakpoint moves to the last block: it caches the stable prefix when
+        # the request is stable to its end, or in a conversation, where each turn reads what the
+        # previous turn wrote. So does a breakpoint after the history on a conversation's newest
+        # message. In a one-off request with a dynamic end, they cache nothing.
+        conversation = any(m.is_history for m in site.messages)
+        late_breakpoint = site.cache_control is not None or len(breakpoint_ends) < len(
+            [b for _, b in parts if b is not None]
+        )
+        if part_ends and late_breakpoint and (stable or conversation):
+            breakpoint_ends.append(part_ends[-1])
         text = "".join(prefix)
         static_prefix = self._tokens.count(text)
         static = static_prefix + sum(self._tokens.count(t) for t in after if t)
         total = static + slots * self._dynamic_tokens
+        reach = max((self._tokens.count(text[:end]) for end in set(breakpoint_ends)), default=0)
         if profile.explicit:
-            reach = max((self._tokens.count(text[:end]) for end in breakpoint_ends), default=0)
             eligible = reach if reach >= profile.min_tokens else 0
         else:
             eligible = profile.eligible(static_prefix)
@@ -110,7 +119,8 @@ class Estimator:
             static_tokens=static,
             cache_eligible_tokens=eligible,
             dynamic_slots=slots,
-            breakpoints_in_prefix=len(breakpoint_ends),
+            breakpoints_in_prefix=len(set(breakpoint_ends)),
+            breakpoint_reach_tokens=reach,
         )
 
 

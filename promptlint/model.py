@@ -78,7 +78,10 @@ class Template:
 
 @dataclass(frozen=True)
 class CacheControl:
-    """A `cache_control` breakpoint on a content block (or the request-level automatic one)."""
+    """A `cache_control` breakpoint on a content block (or the request-level automatic one).
+
+    `ttl`: None when none is given (the provider's default), "?" when the source does not fix it.
+    """
 
     ttl: str | None
     span: Span = UNKNOWN_SPAN

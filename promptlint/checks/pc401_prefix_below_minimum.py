@@ -15,14 +15,23 @@ SHARE_OF_MINIMUM = 0.25
 def check_call_site(site: CallSite, ctx: Context) -> Iterator[Finding]:
     estimate = ctx.estimator.estimate(site)
     minimum = estimate.profile.min_tokens
-    stable = estimate.static_prefix_tokens
+    # With explicit breakpoints, what is cached is the prefix up to the last breakpoint in it.
+    marked = estimate.profile.explicit and estimate.breakpoints_in_prefix > 0
+    stable = estimate.breakpoint_reach_tokens if marked else estimate.static_prefix_tokens
     if minimum > 1 and SHARE_OF_MINIMUM * minimum <= stable < minimum:
+        what = (
+            "the prompt up to its last cache breakpoint" if marked else "the stable prompt prefix"
+        )
+        advice = (
+            "move the breakpoint to the end of the static content"
+            if marked and estimate.static_prefix_tokens >= minimum
+            else "grow the static prefix (move dynamic values after it) or accept full price"
+        )
         yield RULE.finding(
             ctx,
             site.span,
-            f"the stable prompt prefix is {stable} tokens, under the {minimum}-token minimum of "
-            f"{estimate.profile.name}: nothing of this prompt is cached; grow the static prefix "
-            "(move dynamic values after it) or accept full price",
+            f"{what} is {stable} tokens, under the {minimum}-token minimum of "
+            f"{estimate.profile.name}: nothing of this prompt is cached; {advice}",
         )
 
 

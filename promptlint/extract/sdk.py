@@ -25,6 +25,9 @@ from promptlint.extract.values import (
 if TYPE_CHECKING:
     from promptlint.extract.interpret import Env, Interpreter
 
+# The ttl of a breakpoint whose value the source does not fix (None: no ttl given, the default).
+UNKNOWN_TTL = "?"
+
 _PROVIDER_OF_API = {
     "openai.chat": "openai",
     "openai.responses": "openai",
@@ -238,10 +241,11 @@ def _non_text_block(block: DictV) -> Str:
 def _cache_control(value: Value | None, node: cst.CSTNode) -> RawCacheControl | None:
     if value is None:
         return None
-    ttl: str | None = None
+    ttl: str | None = UNKNOWN_TTL  # a cache_control the source does not show
     where: cst.CSTNode = node
-    if isinstance(value, DictV):
-        ttl = _static_text(value.entries.get("ttl"))
+    if isinstance(value, DictV) and not value.open:
+        given = value.entries.get("ttl")
+        ttl = None if given is None else (_static_text(given) or UNKNOWN_TTL)
         where = value.node
     return (ttl, where)
 
