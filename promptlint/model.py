@@ -44,6 +44,8 @@ class Slot:
     `volatile`: changes on every request (`datetime.now()`, `uuid4()`, `random.*`).
     `unordered`: its text comes from iterating something with no fixed order (a set, `os.listdir`).
     `history`: a spliced conversation history, append-only across the turns of one conversation.
+    `unsorted_json`: `json.dumps` of a value whose key order the source does not fix, without
+    `sort_keys=True`.
     """
 
     name: str
@@ -51,6 +53,7 @@ class Slot:
     volatile: bool = False
     unordered: bool = False
     history: bool = False
+    unsorted_json: bool = False
 
 
 Segment = Text | Slot

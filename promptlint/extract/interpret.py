@@ -34,9 +34,11 @@ from promptlint.extract.values import (
     concat,
     facts_of,
     format_template,
+    is_static_structure,
     map_text,
     percent_template,
     strip_edges,
+    structure_text,
     union,
 )
 from promptlint.extract.volatility import (
@@ -207,7 +209,7 @@ class Interpreter:
                 facts = facts_of(iterated) | iteration_facts(node.iter, iterated, self.qualified)
                 self._bind(
                     node.target,
-                    Opaque(node.target, None, facts.volatile, facts.unordered),
+                    Opaque(node.target, None, facts),
                     env,
                     node,
                     [],
@@ -257,7 +259,7 @@ class Interpreter:
                 return
         facts = facts_of(current) | facts_of(value)
         env.vars[node.target.value] = Binding(
-            Opaque(node.target, node.target.value, facts.volatile, facts.unordered),
+            Opaque(node.target, node.target.value, facts),
             node,
             [binding, *deps],
         )
@@ -280,7 +282,7 @@ class Interpreter:
         binding.deps.extend(deps)
         facts = facts_of(value)
         if conditional:  # a message that may or may not be there: one dynamic message
-            items.append(Opaque(argument, None, facts.volatile, facts.unordered))
+            items.append(Opaque(argument, None, facts))
         elif method == "append":
             items.append(value)
         elif method == "extend":
@@ -288,7 +290,7 @@ class Interpreter:
         elif len(expr.args) == 2 and _int_literal(expr.args[0].value) == 0:
             items.insert(0, value)
         else:  # inserted somewhere in the middle: where, the source does not say plainly
-            items.append(Opaque(argument, None, facts.volatile, facts.unordered))
+            items.append(Opaque(argument, None, facts))
 
     def _bind(
         self,
@@ -309,9 +311,7 @@ class Interpreter:
             facts = facts_of(value)
             for element in target.elements:
                 inner = element.value
-                self._bind(
-                    inner, Opaque(inner, None, facts.volatile, facts.unordered), env, statement, []
-                )
+                self._bind(inner, Opaque(inner, None, facts), env, statement, [])
 
     def _note_template(
         self, name: str, value: Value, statement: cst.CSTNode, binding: Binding
@@ -400,14 +400,14 @@ class Interpreter:
             value = binding.value
             if isinstance(value, Opaque):
                 # A dynamic value is reported where it is used, under the name it is used by.
-                return Opaque(node, node.value, value.volatile, value.unordered, value.history)
+                return Opaque(node, node.value, value.facts, value.history)
             return value
         if isinstance(node, cst.Attribute):
             base = self.eval(node.value, env)
             if isinstance(base, ClientV):
                 return base
             facts = facts_of(base)
-            return Opaque(node, None, facts.volatile, facts.unordered)
+            return Opaque(node, None, facts)
         if isinstance(node, cst.Call):
             return self._eval_call(node, env)
         if isinstance(node, cst.BinaryOperation):
@@ -436,19 +436,19 @@ class Interpreter:
         if isinstance(node, cst.Await):
             return self.eval(node.expression, env)
         if isinstance(node, (cst.Set, cst.SetComp)):
-            return Opaque(node, None, False, True)
+            return Opaque(node, None, Facts(unordered=True))
         if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.DictComp)):
             return self._eval_comprehension(node, env)
         if isinstance(node, cst.IfExp):
             facts = facts_of(self.eval(node.body, env)) | facts_of(self.eval(node.orelse, env))
-            return Opaque(node, None, facts.volatile, facts.unordered)
+            return Opaque(node, None, facts)
         if isinstance(node, cst.NamedExpr):
             assigned = self.eval(node.value, env)
             self._bind(node.target, assigned, env, node, [])
             return assigned
         if isinstance(node, cst.Subscript):
             facts = facts_of(self.eval(node.value, env))
-            return Opaque(node, None, facts.volatile, facts.unordered)
+            return Opaque(node, None, facts)
         if isinstance(node, (cst.BooleanOperation, cst.UnaryOperation, cst.Comparison)):
             return Opaque(node)
         return Opaque(node)
@@ -476,8 +476,7 @@ class Interpreter:
                             Pending(
                                 part.expression,
                                 _opaque_name(value),
-                                facts.volatile,
-                                facts.unordered,
+                                facts,
                             )
                         ]
                     )
@@ -505,7 +504,7 @@ class Interpreter:
                 args = [right]
             return percent_template(left, args, node.right)
         facts = facts_of(left) | facts_of(right)
-        return Opaque(node, None, facts.volatile, facts.unordered)
+        return Opaque(node, None, facts)
 
     def _eval_sum(self, node: cst.BinaryOperation, env: Env) -> Value:
         """`a + b + c + ...` folded left to right without recursing once per term."""
@@ -538,7 +537,7 @@ class Interpreter:
         if isinstance(left, Str) or isinstance(right, Str):
             return concat(as_str(left, left_node), as_str(right, right_node))
         facts = facts_of(left) | facts_of(right)
-        return Opaque(node, None, facts.volatile, facts.unordered)
+        return Opaque(node, None, facts)
 
     def _eval_comprehension(
         self, node: cst.ListComp | cst.GeneratorExp | cst.DictComp, env: Env
@@ -551,7 +550,7 @@ class Interpreter:
                 facts | facts_of(iterated) | iteration_facts(clause.iter, iterated, self.qualified)
             )
             clause = clause.inner_for_in
-        return Opaque(node, None, facts.volatile, facts.unordered)
+        return Opaque(node, None, facts)
 
     def _eval_call(self, node: cst.Call, env: Env) -> Value:
         if id(node) in self.scan.candidate_calls:
@@ -567,18 +566,14 @@ class Interpreter:
             result = self._eval_method(node, method, receiver, env)
             if result is not None:
                 return result
-            arg_facts = self._arg_facts(node, env)
             receiver_facts = facts_of(receiver)
-            volatile = is_volatile(qualified) or receiver_facts.volatile or arg_facts.volatile
-            unordered = (
-                method in UNORDERED_METHODS
-                or receiver_facts.unordered
-                or arg_facts.unordered
-                or qualified in UNORDERED_CALLS
+            if method in {"keys", "values", "items"}:  # a dict view keeps the dict's order
+                return Opaque(node, None, receiver_facts)
+            own = Facts(
+                volatile=is_volatile(qualified),
+                unordered=method in UNORDERED_METHODS or qualified in UNORDERED_CALLS,
             )
-            if method in {"keys", "values", "items"}:
-                unordered = receiver_facts.unordered
-            return Opaque(node, None, volatile, unordered)
+            return Opaque(node, None, own | receiver_facts | self._arg_facts(node, env))
         if isinstance(func, cst.Name):
             binding = self.lookup(func.value, env)
             if binding is not None and isinstance(binding.value, FuncV):
@@ -589,14 +584,12 @@ class Interpreter:
                     return converted
                 facts = facts_of(converted)
                 name = converted.name if isinstance(converted, Opaque) else None
-                return Opaque(node.args[0].value, name, facts.volatile, facts.unordered)
+                return Opaque(node.args[0].value, name, facts)
             if func.value in ORDERING_CALLS:
                 facts = self._arg_facts(node, env)
-                return Opaque(node, None, facts.volatile, False)
-        facts = self._arg_facts(node, env)
-        volatile = is_volatile(qualified) or facts.volatile
-        unordered = qualified in UNORDERED_CALLS or facts.unordered
-        return Opaque(node, None, volatile, unordered)
+                return Opaque(node, None, facts.ordered())
+        own = Facts(volatile=is_volatile(qualified), unordered=qualified in UNORDERED_CALLS)
+        return Opaque(node, None, own | self._arg_facts(node, env))
 
     def _eval_known_call(self, node: cst.Call, qualified: str | None, env: Env) -> Value | None:
         """Calls recognised by what the name refers to through the module's imports."""
@@ -612,6 +605,8 @@ class Interpreter:
                 fn = textwrap.dedent if qualified == "textwrap.dedent" else inspect.cleandoc
                 return map_text(value, fn)
             return None
+        if qualified == "json.dumps" and node.args and node.args[0].keyword is None:
+            return self._eval_json_dumps(node, env)
         if RECORD_CONSTRUCTORS.search(qualified):
             entries = {
                 arg.keyword.value: self.eval(arg.value, env)
@@ -620,6 +615,23 @@ class Interpreter:
             }
             return DictV(entries, node, any(arg.keyword is None for arg in node.args))
         return None
+
+    def _eval_json_dumps(self, node: cst.Call, env: Env) -> Value:
+        """A literal serialises to fixed text; anything else has the key order of whatever built
+        it at run time, unless `sort_keys=True` fixes it."""
+        value = self.eval(node.args[0].value, env)
+        if is_static_structure(value):
+            return Str([structure_text(value)])
+        sort_keys = next(
+            (
+                a.value
+                for a in node.args
+                if a.keyword is not None and a.keyword.value == "sort_keys"
+            ),
+            None,
+        )
+        sorted_keys = isinstance(sort_keys, cst.Name) and sort_keys.value == "True"
+        return Opaque(node, None, facts_of(value) | Facts(unsorted_json=not sorted_keys))
 
     def _eval_method(self, node: cst.Call, method: str, receiver: Value, env: Env) -> Value | None:
         if not isinstance(receiver, Str):
@@ -664,13 +676,13 @@ class Interpreter:
                 pieces.append(as_str(item, argument))
             return concat(*pieces) if pieces else Str([""])
         facts = facts_of(items) | iteration_facts(argument, items, self.qualified)
-        return Str([Pending(argument, None, facts.volatile, facts.unordered)])
+        return Str([Pending(argument, None, facts)])
 
     def _call_helper(self, node: cst.Call, func: FuncV, env: Env) -> Value:
         """A call to a function of this module: follow its return value (parameters bound)."""
         if self._depth >= MAX_CALL_DEPTH:
             facts = self._arg_facts(node, env)
-            return Opaque(node, None, facts.volatile, facts.unordered)
+            return Opaque(node, None, facts)
         args = {}
         params = func.node.params
         positional = [p.name.value for p in (*params.posonly_params, *params.params)]
@@ -687,7 +699,7 @@ class Interpreter:
         if returned is None:
             return Opaque(node, func.node.name.value + "()")
         if isinstance(returned, Opaque):
-            return Opaque(node, func.node.name.value + "()", returned.volatile, returned.unordered)
+            return Opaque(node, func.node.name.value + "()", returned.facts)
         return returned
 
     def _exec_function(
@@ -723,7 +735,7 @@ class Interpreter:
         if len(returns) == 1:
             return returns[0]
         facts = union(facts_of(r) for r in returns)
-        return Opaque(node.name, node.name.value + "()", facts.volatile, facts.unordered)
+        return Opaque(node.name, node.name.value + "()", facts)
 
     # -- small helpers -------------------------------------------------------------------------
     def _arg_facts(self, node: cst.Call, env: Env) -> Facts:
@@ -781,12 +793,12 @@ def _merge(name: str, before: Binding | None, bindings: list[Binding]) -> Bindin
         kept = len(before.value.parts)
         # The tail carries only what the branches added: the kept start is reported on its own.
         added = union(facts_of(Str(v.parts[kept:])) for v in values if isinstance(v, Str))
-        tail = Pending(statement or cst.Name(name), name, added.volatile, added.unordered)
+        tail = Pending(statement or cst.Name(name), name, added)
         return Binding(Str([*before.value.parts, tail], before.value.literals), statement, deps)
     if all(v is values[0] for v in values):
         return Binding(values[0], statement, deps)
     node = statement if statement is not None else cst.Name(name)
-    return Binding(Opaque(node, name, facts.volatile, facts.unordered), statement, deps)
+    return Binding(Opaque(node, name, facts), statement, deps)
 
 
 def _unescape(text: str, raw: bool, quote: str) -> str:

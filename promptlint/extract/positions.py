@@ -189,8 +189,9 @@ class Freezer:
         return Slot(
             name=pending.name or _display(self.module, pending.node),
             span=span,
-            volatile=pending.volatile,
-            unordered=pending.unordered,
+            volatile=pending.facts.volatile,
+            unordered=pending.facts.unordered,
+            unsorted_json=pending.facts.unsorted_json,
             history=pending.history,
         )
 

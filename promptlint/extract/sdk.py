@@ -20,6 +20,8 @@ from promptlint.extract.values import (
     Value,
     as_str,
     facts_of,
+    is_static_structure,
+    structure_text,
 )
 
 if TYPE_CHECKING:
@@ -131,11 +133,11 @@ def _tools(value: Value | None, call: cst.Call) -> Str | None:
     """The tools as text: a literal list is static (its JSON is what the SDK sends)."""
     if value is None:
         return None
-    if _is_static_structure(value):
-        return Str([_structure_text(value)])
+    if is_static_structure(value):
+        return Str([structure_text(value)])
     facts = facts_of(value)
     node = _arg_node(call, "tools")
-    return Str([Pending(node, "tools", facts.volatile, facts.unordered)])
+    return Str([Pending(node, "tools", facts)])
 
 
 def _tool_breakpoints(value: Value | None) -> list[tuple[RawCacheControl, int | None]]:
@@ -144,11 +146,11 @@ def _tool_breakpoints(value: Value | None) -> list[tuple[RawCacheControl, int | 
     found: list[tuple[RawCacheControl, int | None]] = []
     if not isinstance(value, ListV):
         return found
-    static = _is_static_structure(value)
+    static = is_static_structure(value)
     end = len("[")
     for index, tool in enumerate(value.items):
         if static:
-            end += (len(", ") if index else 0) + len(_structure_text(tool))
+            end += (len(", ") if index else 0) + len(structure_text(tool))
             if index == len(value.items) - 1:
                 end += len("]")  # the last tool's breakpoint covers the whole list
         if isinstance(tool, DictV):
@@ -156,51 +158,6 @@ def _tool_breakpoints(value: Value | None) -> list[tuple[RawCacheControl, int | 
             if control is not None:
                 found.append((control, end if static else None))
     return found
-
-
-_NO_LITERAL = object()
-
-
-def _literal(value: Value) -> object:
-    """The JSON value of a number, `True`, `False` or `None` literal; `_NO_LITERAL` otherwise."""
-    if not isinstance(value, Opaque):
-        return _NO_LITERAL
-    node = value.node
-    negative = False
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-        node, negative = node.expression, True
-    if isinstance(node, (cst.Integer, cst.Float)):
-        number = node.evaluated_value
-        return -number if negative else number
-    if isinstance(node, cst.Name) and not negative:
-        return {"True": True, "False": False, "None": None}.get(node.value, _NO_LITERAL)
-    return _NO_LITERAL
-
-
-def _is_static_structure(value: Value) -> bool:
-    if isinstance(value, Str):
-        return value.is_static
-    if isinstance(value, ListV):
-        return all(_is_static_structure(v) for v in value.items)
-    if isinstance(value, DictV):
-        return not value.open and all(_is_static_structure(v) for v in value.entries.values())
-    return _literal(value) is not _NO_LITERAL
-
-
-def _structure_text(value: Value) -> str:
-    """Approximately the JSON the SDK serialises (for counting tokens, not for sending)."""
-    import json
-
-    def plain(v: Value) -> object:
-        if isinstance(v, Str):
-            return v.text
-        if isinstance(v, ListV):
-            return [plain(i) for i in v.items]
-        if isinstance(v, DictV):
-            return {k: plain(i) for k, i in v.entries.items()}
-        return _literal(v)
-
-    return json.dumps(plain(value), ensure_ascii=False)
 
 
 def _blocks(value: Value, node: cst.CSTNode, text_key: str = "text") -> list[RawBlock]:
@@ -235,7 +192,7 @@ def _non_text_block(block: DictV) -> Str:
     kind = block.entries.get("type")
     name = kind.text if isinstance(kind, Str) and kind.is_static else "block"
     facts = facts_of(block)
-    return Str([Pending(block.node, f"<{name}>", facts.volatile, facts.unordered)])
+    return Str([Pending(block.node, f"<{name}>", facts)])
 
 
 def _cache_control(value: Value | None, node: cst.CSTNode) -> RawCacheControl | None:
@@ -277,7 +234,7 @@ def _messages(value: Value, call: cst.Call, single_role: str | None = None) -> l
         else:
             node = item.node if isinstance(item, Opaque) else call
             facts = facts_of(item)
-            slot = Pending(node, None, facts.volatile, facts.unordered)
+            slot = Pending(node, None, facts)
             messages.append(RawMessage("?", [RawBlock(Str([slot]))], node))
     return messages
 
@@ -285,7 +242,7 @@ def _messages(value: Value, call: cst.Call, single_role: str | None = None) -> l
 def _history(value: Value, node: cst.CSTNode) -> RawMessage:
     facts = facts_of(value)
     name = value.name if isinstance(value, Opaque) else None
-    slot = Pending(node, name, facts.volatile, facts.unordered, history=True)
+    slot = Pending(node, name, facts, history=True)
     return RawMessage("history", [RawBlock(Str([slot]))], node)
 
 

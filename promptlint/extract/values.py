@@ -8,6 +8,7 @@ unordered), so those facts survive assignments, attribute access and calls.
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from collections.abc import Callable, Iterable
@@ -20,6 +21,34 @@ if TYPE_CHECKING:
     from promptlint.extract.interpret import Env
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What is known about a dynamic value, kept through assignments, attributes and calls.
+
+    `volatile`: changes on every request. `unordered`: built by iterating something with no fixed
+    order. `unsorted_json`: `json.dumps` of a value whose key order the source does not fix,
+    without `sort_keys=True`.
+    """
+
+    volatile: bool = False
+    unordered: bool = False
+    unsorted_json: bool = False
+
+    def __or__(self, other: Facts) -> Facts:
+        return Facts(
+            self.volatile or other.volatile,
+            self.unordered or other.unordered,
+            self.unsorted_json or other.unsorted_json,
+        )
+
+    def ordered(self) -> Facts:
+        """The same value after `sorted()`: its order is fixed now."""
+        return Facts(self.volatile, False, self.unsorted_json)
+
+
+NO_FACTS = Facts()
+
+
 @dataclass
 class Pending:
     """A dynamic slot awaiting its position. `needle` locates it inside a string literal's source
@@ -27,8 +56,7 @@ class Pending:
 
     node: cst.CSTNode
     name: str | None = None
-    volatile: bool = False
-    unordered: bool = False
+    facts: Facts = NO_FACTS
     history: bool = False
     needle: str | None = None
     occurrence: int = 0  # which occurrence of `needle` in the literal (repeated placeholders)
@@ -53,8 +81,7 @@ class Str:
 class Opaque:
     node: cst.CSTNode
     name: str | None = None
-    volatile: bool = False
-    unordered: bool = False
+    facts: Facts = NO_FACTS
     history: bool = False
 
 
@@ -96,26 +123,14 @@ class FuncV:
 Value = Str | Opaque | ListV | Spread | DictV | ClientV | FuncV
 
 
-@dataclass(frozen=True)
-class Facts:
-    volatile: bool = False
-    unordered: bool = False
-
-    def __or__(self, other: Facts) -> Facts:
-        return Facts(self.volatile or other.volatile, self.unordered or other.unordered)
-
-
-NO_FACTS = Facts()
-
-
 def facts_of(value: Value) -> Facts:
     if isinstance(value, Opaque):
-        return Facts(value.volatile, value.unordered)
+        return value.facts
     if isinstance(value, Str):
         facts = NO_FACTS
         for part in value.parts:
             if isinstance(part, Pending):
-                facts = facts | Facts(part.volatile, part.unordered)
+                facts = facts | part.facts
         return facts
     if isinstance(value, ListV):
         return union(facts_of(v) for v in value.items)
@@ -138,11 +153,9 @@ def as_str(value: Value, node: cst.CSTNode, name: str | None = None) -> Str:
     if isinstance(value, Str):
         return value
     if isinstance(value, Opaque):
-        return Str(
-            [Pending(value.node, value.name, value.volatile, value.unordered, value.history)]
-        )
+        return Str([Pending(value.node, value.name, value.facts, value.history)])
     facts = facts_of(value)
-    return Str([Pending(node, name, facts.volatile, facts.unordered)])
+    return Str([Pending(node, name, facts)])
 
 
 def concat(*values: Str) -> Str:
@@ -261,15 +274,14 @@ class _Placeholders:
                 pending = Pending(
                     literal,
                     name,
-                    facts.volatile,
-                    facts.unordered,
+                    facts,
                     needle=placeholder,
                     occurrence=nth,
                 )
                 return Str([pending])
             nth -= count
         # Not in any literal we saw (the text came from elsewhere): point at the value.
-        return Str([Pending(node, name, facts.volatile, facts.unordered)])
+        return Str([Pending(node, name, facts)])
 
 
 def _count_placeholders(source: str, needle: str) -> int:
@@ -334,3 +346,49 @@ def percent_template(
             out.append(slots.slot(match.group(0), key or match.group(0), value, fallback))
         out.append(Str([part[last:]]))
     return concat(*out)
+
+
+# -- literal data structures (tool definitions, json.dumps arguments) ----------------------------
+
+_NO_LITERAL = object()
+
+
+def _literal(value: Value) -> object:
+    """The JSON value of a number, `True`, `False` or `None` literal; `_NO_LITERAL` otherwise."""
+    if not isinstance(value, Opaque):
+        return _NO_LITERAL
+    node = value.node
+    negative = False
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        node, negative = node.expression, True
+    if isinstance(node, (cst.Integer, cst.Float)):
+        number = node.evaluated_value
+        return -number if negative else number
+    if isinstance(node, cst.Name) and not negative:
+        return {"True": True, "False": False, "None": None}.get(node.value, _NO_LITERAL)
+    return _NO_LITERAL
+
+
+def is_static_structure(value: Value) -> bool:
+    if isinstance(value, Str):
+        return value.is_static
+    if isinstance(value, ListV):
+        return all(is_static_structure(v) for v in value.items)
+    if isinstance(value, DictV):
+        return not value.open and all(is_static_structure(v) for v in value.entries.values())
+    return _literal(value) is not _NO_LITERAL
+
+
+def structure_text(value: Value) -> str:
+    """Approximately the JSON the SDK serialises (for counting tokens, not for sending)."""
+
+    def plain(v: Value) -> object:
+        if isinstance(v, Str):
+            return v.text
+        if isinstance(v, ListV):
+            return [plain(i) for i in v.items]
+        if isinstance(v, DictV):
+            return {k: plain(i) for k, i in v.entries.items()}
+        return _literal(v)
+
+    return json.dumps(plain(value), ensure_ascii=False)

@@ -65,4 +65,4 @@ def iteration_facts(
             return Facts(unordered=True)
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in UNORDERED_METHODS:
             return Facts(unordered=True)
-    return Facts(unordered=isinstance(value, Opaque) and value.unordered)
+    return Facts(unordered=isinstance(value, Opaque) and value.facts.unordered)
