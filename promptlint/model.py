@@ -54,6 +54,10 @@ class Slot:
     unordered: bool = False
     history: bool = False
     unsorted_json: bool = False
+    # An imported name (`.prompts.SYSTEM`, `pkg.helpers.build()`) the link stage may resolve.
+    ref: str | None = None
+    # The file the slot's span is in, when linking brought it from another module.
+    path: str | None = None
 
 
 Segment = Text | Slot
@@ -216,6 +220,8 @@ class FileModel:
     call_sites: tuple[CallSite, ...] = ()
     templates: tuple[NamedTemplate, ...] = ()
     parse_error: ParseError | None = None
+    # Module-level string templates and template-returning functions (`name()`), for importers.
+    exports: tuple[NamedTemplate, ...] = ()
 
 
 @dataclass(frozen=True)

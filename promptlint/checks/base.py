@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from promptlint.config import Settings
-from promptlint.model import CallSite, FileModel, Finding, NamedTemplate, Severity, Span
+from promptlint.model import CallSite, FileModel, Finding, NamedTemplate, Severity, Slot, Span
 
 if TYPE_CHECKING:  # the estimator (profiles, tiktoken) is not loaded for `promptlint rule`
     from promptlint.estimate import Estimator
@@ -40,9 +40,15 @@ class Rule:
     check_template: TemplateCheck | None = None
     check_file: FileCheck | None = None
 
-    def finding(self, ctx: Context, span: Span, message: str) -> Finding:
+    def finding(self, ctx: Context, at: Span | Slot, message: str) -> Finding:
+        """A finding at a span of the checked file, or at a slot (which linking may have brought
+        from another module: then the finding is in that module)."""
+        if isinstance(at, Slot):
+            path, span = at.path or ctx.path, at.span
+        else:
+            path, span = ctx.path, at
         return Finding(
-            path=ctx.path,
+            path=path,
             line=span.line,
             column=span.column,
             code=self.code,

@@ -46,13 +46,13 @@ def check_call_site(site: CallSite, ctx: Context) -> Iterator[Finding]:
     parts = ((t.segments, m) for t, m in site.prompt_parts())
     result = _first_slot_and_static_after(parts, final if history_before_final else None, ctx)
     if result is not None and result[1] >= ctx.settings.min_static_tokens:
-        yield RULE.finding(ctx, result[0].span, _message(*result))
+        yield RULE.finding(ctx, result[0], _message(*result))
 
 
 def check_template(named: NamedTemplate, ctx: Context) -> Iterator[Finding]:
     result = _first_slot_and_static_after([(named.template.segments, None)], None, ctx)
     if result is not None and result[1] >= ctx.settings.min_static_tokens:
-        yield RULE.finding(ctx, result[0].span, _message(*result))
+        yield RULE.finding(ctx, result[0], _message(*result))
 
 
 RULE = Rule(

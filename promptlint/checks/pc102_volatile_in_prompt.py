@@ -32,18 +32,18 @@ def check_call_site(site: CallSite, ctx: Context) -> Iterator[Finding]:
     final = site.final_user_message
     if site.tools is not None:
         for slot in _volatile(site.tools):
-            yield RULE.finding(ctx, slot.span, _message(slot, "the tools"))
+            yield RULE.finding(ctx, slot, _message(slot, "the tools"))
     for template, message in site.prompt_parts():
         if message is not None and message is final:
             continue
         where = "the system prompt" if message is None else _a_message(message.role)
         for slot in _volatile(template):
-            yield RULE.finding(ctx, slot.span, _message(slot, where))
+            yield RULE.finding(ctx, slot, _message(slot, where))
 
 
 def check_template(named: NamedTemplate, ctx: Context) -> Iterator[Finding]:
     for slot in _volatile(named.template):
-        yield RULE.finding(ctx, slot.span, _message(slot, f"prompt template `{named.name}`"))
+        yield RULE.finding(ctx, slot, _message(slot, f"prompt template `{named.name}`"))
 
 
 RULE = Rule(

@@ -18,19 +18,26 @@ __all__ = ["Prefilter", "compile_prefilter", "extract_file", "extract_source"]
 
 
 def extract_file(
-    path: str, data: bytes, settings: Settings, prefilter: Prefilter | None = None
+    path: str,
+    data: bytes,
+    settings: Settings,
+    prefilter: Prefilter | None = None,
+    *,
+    exports: bool = False,
 ) -> FileModel:
     """Extract one file's bytes. With a `prefilter`, a file that cannot hold a prompt (see
-    `prefilter.py`) is not decoded or parsed at all: an empty model, and no PC000 for it."""
+    `prefilter.py`) is not decoded or parsed at all: an empty model, and no PC000 for it.
+    `exports`: also evaluate a module with no prompt of its own, for the templates it exports
+    (the link stage loads imported modules this way)."""
     if prefilter is not None and not prefilter.might_hold_prompts(data):
         return FileModel(path)
     text = decode(data)
     if isinstance(text, ParseError):
         return FileModel(path, parse_error=text)
-    return extract_source(path, text, settings)
+    return extract_source(path, text, settings, exports=exports)
 
 
-def extract_source(path: str, text: str, settings: Settings) -> FileModel:
+def extract_source(path: str, text: str, settings: Settings, *, exports: bool = False) -> FileModel:
     module = parse(text)
     if isinstance(module, ParseError):
         return FileModel(path, parse_error=module)
@@ -39,16 +46,18 @@ def extract_source(path: str, text: str, settings: Settings) -> FileModel:
         scan = scan_module(module, names)
     except RecursionError:
         return FileModel(path, parse_error=ParseError("file is nested too deeply to analyse", 1, 1))
-    if scan.is_empty:
+    if scan.is_empty and not exports:
         return FileModel(path)
     try:
         interpreter = Interpreter(module, scan, names)
         interpreter.run()
         templates = _unconsumed(interpreter.call_sites, interpreter.templates)
-        call_sites, named = Freezer(module).freeze(interpreter.call_sites, templates)
+        call_sites, (named, exported) = Freezer(module).freeze(
+            interpreter.call_sites, templates, interpreter.exports()
+        )
     except RecursionError:  # libcst's code generation recurses once per nesting level
         return FileModel(path, parse_error=ParseError("file is nested too deeply to analyse", 1, 1))
-    return FileModel(path, call_sites=call_sites, templates=named)
+    return FileModel(path, call_sites=call_sites, templates=named, exports=exported)
 
 
 def _unconsumed(sites: list[RawCallSite], templates: list[RawTemplate]) -> list[RawTemplate]:

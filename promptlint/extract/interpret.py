@@ -116,10 +116,11 @@ class Interpreter:
         self._depth = 0
         self._returns: list[Value] | None = None
         self._pending_scopes: list[tuple[cst.FunctionDef | cst.ClassDef, Env]] = []
+        self.module_env = Env()
 
     # -- entry point -------------------------------------------------------------------------
     def run(self) -> None:
-        module_env = Env()
+        module_env = self.module_env
         self._exec_scope(self.module.body, module_env)
         while self._pending_scopes:
             node, env = self._pending_scopes.pop(0)
@@ -396,18 +397,19 @@ class Interpreter:
         if isinstance(node, cst.Name):
             binding = self.lookup(node.value, env)
             if binding is None:
-                return Opaque(node, node.value)
+                return Opaque(node, node.value, ref=self.scan.imports.get(node.value))
             value = binding.value
             if isinstance(value, Opaque):
                 # A dynamic value is reported where it is used, under the name it is used by.
-                return Opaque(node, node.value, value.facts, value.history)
+                return Opaque(node, node.value, value.facts, value.history, value.ref)
             return value
         if isinstance(node, cst.Attribute):
             base = self.eval(node.value, env)
             if isinstance(base, ClientV):
                 return base
-            facts = facts_of(base)
-            return Opaque(node, None, facts)
+            # `prompts.SYSTEM` on an imported module: a name the link stage may resolve.
+            ref = f"{base.ref}.{node.attr.value}" if isinstance(base, Opaque) and base.ref else None
+            return Opaque(node, None, facts_of(base), ref=ref)
         if isinstance(node, cst.Call):
             return self._eval_call(node, env)
         if isinstance(node, cst.BinaryOperation):
@@ -589,7 +591,32 @@ class Interpreter:
                 facts = self._arg_facts(node, env)
                 return Opaque(node, None, facts.ordered())
         own = Facts(volatile=is_volatile(qualified), unordered=qualified in UNORDERED_CALLS)
-        return Opaque(node, None, own | self._arg_facts(node, env))
+        return Opaque(node, None, own | self._arg_facts(node, env), ref=self._call_ref(func, env))
+
+    def exports(self) -> list[RawTemplate]:
+        """Module-level string templates, and module-level functions that return one (exported
+        as `name()`, their parameters left dynamic): what another module may import."""
+        found: list[RawTemplate] = []
+        for name, binding in self.module_env.vars.items():
+            value = binding.value
+            if isinstance(value, Str) and value.parts:
+                found.append(RawTemplate(name, value, binding.statement or self.module, binding))
+            elif isinstance(value, FuncV):
+                try:
+                    returned = self._exec_function(value.node, value.env, None, building=False)
+                except (_Budget, RecursionError):
+                    continue
+                if isinstance(returned, Str):
+                    found.append(RawTemplate(f"{name}()", returned, value.node, binding))
+        return found
+
+    def _call_ref(self, func: cst.BaseExpression, env: Env) -> str | None:
+        """`build_system(...)` or `helpers.build(...)` imported from another module: the link
+        stage may inline the template it returns (its parameters stay dynamic)."""
+        chain = attribute_chain(func)
+        if not chain or chain[0] not in self.scan.imports or env.lookup(chain[0]) is not None:
+            return None
+        return ".".join([self.scan.imports[chain[0]], *chain[1:]]) + "()"
 
     def _eval_known_call(self, node: cst.Call, qualified: str | None, env: Env) -> Value | None:
         """Calls recognised by what the name refers to through the module's imports."""

@@ -122,18 +122,23 @@ class Freezer:
     _spans: dict[int, Span] = field(default_factory=dict)
 
     def freeze(
-        self, sites: list[RawCallSite], templates: list[RawTemplate]
-    ) -> tuple[tuple[CallSite, ...], tuple[NamedTemplate, ...]]:
+        self, sites: list[RawCallSite], *template_lists: list[RawTemplate]
+    ) -> tuple[tuple[CallSite, ...], tuple[tuple[NamedTemplate, ...], ...]]:
+        """The call sites and each list of templates, in the model, with one positions pass."""
         nodes: list[cst.CSTNode] = []
         for site in sites:
             nodes.extend(_site_nodes(site))
-        for template in templates:
-            nodes.append(template.node)
-            nodes.extend(_str_nodes(template.value))
+        for templates in template_lists:
+            for template in templates:
+                nodes.append(template.node)
+                nodes.extend(_str_nodes(template.value))
         self._spans = node_spans(self.module, nodes)
         return (
             tuple(self._site(s) for s in sites),
-            tuple(NamedTemplate(t.name, self._template(t.value, t.node)) for t in templates),
+            tuple(
+                tuple(NamedTemplate(t.name, self._template(t.value, t.node)) for t in templates)
+                for templates in template_lists
+            ),
         )
 
     def span(self, node: cst.CSTNode) -> Span:
@@ -192,6 +197,7 @@ class Freezer:
             volatile=pending.facts.volatile,
             unordered=pending.facts.unordered,
             unsorted_json=pending.facts.unsorted_json,
+            ref=pending.ref,
             history=pending.history,
         )
 

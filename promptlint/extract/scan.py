@@ -204,10 +204,11 @@ class _Scanner:
             self._note_sdk(dotted)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if node.module is None or node.relative:
-            return
-        module = _dotted(node.module)
-        self._note_sdk(module)
+        # Relative imports keep their dots (`.prompts.SYSTEM`): the link stage resolves them.
+        dots = "." * len(node.relative)
+        module = dots + (_dotted(node.module) if node.module is not None else "")
+        if not dots:
+            self._note_sdk(module)
         if isinstance(node.names, cst.ImportStar):
             return
         for alias in node.names:
@@ -215,8 +216,10 @@ class _Scanner:
             local = name
             if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                 local = alias.asname.name.value
-            self.result.imports[local] = f"{module}.{name}"
-            self._note_sdk(f"{module}.{name}")
+            joined = f"{module}{name}" if module.endswith(".") else f"{module}.{name}"
+            self.result.imports[local] = joined
+            if not dots:
+                self._note_sdk(joined)
 
     def _note_sdk(self, qualified: str) -> None:
         sdk = _sdk_of(qualified)

@@ -60,6 +60,7 @@ class Pending:
     history: bool = False
     needle: str | None = None
     occurrence: int = 0  # which occurrence of `needle` in the literal (repeated placeholders)
+    ref: str | None = None  # an imported name, for the link stage
 
 
 @dataclass
@@ -83,6 +84,7 @@ class Opaque:
     name: str | None = None
     facts: Facts = NO_FACTS
     history: bool = False
+    ref: str | None = None  # an imported name, for the link stage
 
 
 @dataclass
@@ -153,7 +155,7 @@ def as_str(value: Value, node: cst.CSTNode, name: str | None = None) -> Str:
     if isinstance(value, Str):
         return value
     if isinstance(value, Opaque):
-        return Str([Pending(value.node, value.name, value.facts, value.history)])
+        return Str([Pending(value.node, value.name, value.facts, value.history, ref=value.ref)])
     facts = facts_of(value)
     return Str([Pending(node, name, facts)])
 

@@ -1,0 +1,56 @@
+"""PC103 dynamic-tools: the tools argument varies per request (built conditionally, from request
+data, or from an unordered collection), so the whole cached prefix after it varies with it.
+
+Tools come first in cache order: a tools list that differs between two requests leaves nothing of
+either to share. A tools list from a set is this rule's (never PC201's, which is about prompt
+text). Two causes have a more precise rule of their own and are left to it: a value that changes
+on every request (PC102 reports it in the tools too) and an unsorted `json.dumps` (PC202).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from promptlint.checks.base import Context, Rule
+from promptlint.model import CallSite, Finding, Severity, Slot
+
+
+def _reported_elsewhere(slot: Slot) -> bool:
+    return slot.volatile or (slot.unsorted_json and not slot.unordered)
+
+
+def _message(slot: Slot) -> str:
+    if slot.unordered:
+        why = (
+            "is built by iterating an unordered collection (a set, a directory listing), so its "
+            "order differs between processes"
+        )
+        fix = "build it in a fixed order (`sorted()`, or a list literal)"
+    else:
+        why = "is not fixed in the source: it is built per request or conditionally"
+        fix = (
+            "send the same complete tools list on every request and restrict use elsewhere "
+            "(check permissions when a tool is called; `tool_choice`)"
+        )
+    return (
+        f"the tools list `{slot.name}` {why}; tools come first in the cached prefix, so every "
+        f"variant re-processes the whole prompt; {fix}"
+    )
+
+
+def check_call_site(site: CallSite, ctx: Context) -> Iterator[Finding]:
+    if site.tools is None or site.tools.is_static:
+        return
+    slot = next((s for s in site.tools.slots if not _reported_elsewhere(s)), None)
+    if slot is not None:
+        yield RULE.finding(ctx, slot, _message(slot))
+
+
+RULE = Rule(
+    code="PC103",
+    name="dynamic-tools",
+    severity=Severity.WARNING,
+    summary="The tools list varies per request: it is built conditionally, from request data, "
+    "or from an unordered collection.",
+    check_call_site=check_call_site,
+)
