@@ -6,14 +6,17 @@ returns sorted, de-duplicated findings. Printing and exit codes belong to the CL
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from promptlint.checks import Context, Rule
 from promptlint.config import Settings
 from promptlint.discovery import SourceFile
 from promptlint.estimate import Estimator
 from promptlint.extract import Prefilter, compile_prefilter, extract_file
+from promptlint.link import link
 from promptlint.model import FileModel, Finding, ParseError
 
 
@@ -37,12 +40,17 @@ def read_model(source: SourceFile, settings: Settings, prefilter: Prefilter | No
 
 
 def safe_extract(
-    display: str, data: bytes, settings: Settings, prefilter: Prefilter | None
+    display: str,
+    data: bytes,
+    settings: Settings,
+    prefilter: Prefilter | None,
+    *,
+    exports: bool = False,
 ) -> FileModel:
     """Extraction never takes the run down: an unexpected exception on one file becomes that
     file's error finding (and exit code 2), and the other files are still checked."""
     try:
-        return extract_file(display, data, settings, prefilter)
+        return extract_file(display, data, settings, prefilter, exports=exports)
     except Exception as exc:
         message = (
             f"internal error while analysing this file ({type(exc).__name__}: {exc}); "
@@ -77,9 +85,20 @@ def unique_sorted(findings: Iterable[Finding]) -> tuple[Finding, ...]:
 
 
 def extract_files(files: Sequence[SourceFile], settings: Settings) -> list[FileModel]:
-    """The model of every file, in the order given."""
+    """The model of every file, in the order given, linked across modules (`link.py`)."""
     prefilter = compile_prefilter(settings.prompt_names)
-    return [read_model(source, settings, prefilter) for source in files]
+    models = {source.path.resolve(): read_model(source, settings, prefilter) for source in files}
+
+    def load(path: Path) -> FileModel | None:
+        """A module of the project outside the run, read for the templates it exports."""
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        display = os.path.relpath(path)
+        return safe_extract(display, data, settings, None, exports=True)
+
+    return link(models, load)
 
 
 def check_files(
@@ -90,7 +109,10 @@ def check_files(
     for model in extract_files(files, settings):
         internal += model.parse_error is not None and model.parse_error.internal
         findings.extend(analyse(model, rules, settings, estimator))
-    return CheckResult(unique_sorted(findings), len(files), internal)
+    # Linking may place a finding in an imported module outside the run: those are not reported
+    # (pre-commit passes the changed files; their imports are read, not checked).
+    shown = {source.display for source in files}
+    return CheckResult(unique_sorted(f for f in findings if f.path in shown), len(files), internal)
 
 
 def check_source(

@@ -9,6 +9,7 @@ What it cannot follow becomes a dynamic value, never an error. A name assigned o
 from __future__ import annotations
 
 import inspect
+import sys
 import re
 import textwrap
 from collections.abc import Callable, Sequence
@@ -75,6 +76,8 @@ _STR_METHODS: dict[str, Callable[[str], str]] = {
     "title": str.title,
     "capitalize": str.capitalize,
 }
+
+_SDK_TOPS = frozenset({"openai", "anthropic", "google", "litellm"})
 
 MAX_STEPS = 200_000  # evaluation budget per module: pathological input degrades to dynamic values
 MAX_CALL_DEPTH = 3  # helper functions followed through at most this many nested calls
@@ -397,7 +400,7 @@ class Interpreter:
         if isinstance(node, cst.Name):
             binding = self.lookup(node.value, env)
             if binding is None:
-                return Opaque(node, node.value, ref=self.scan.imports.get(node.value))
+                return Opaque(node, node.value, ref=self._import_ref(node.value))
             value = binding.value
             if isinstance(value, Opaque):
                 # A dynamic value is reported where it is used, under the name it is used by.
@@ -575,7 +578,8 @@ class Interpreter:
                 volatile=is_volatile(qualified),
                 unordered=method in UNORDERED_METHODS or qualified in UNORDERED_CALLS,
             )
-            return Opaque(node, None, own | receiver_facts | self._arg_facts(node, env))
+            facts = own | receiver_facts | self._arg_facts(node, env)
+            return Opaque(node, None, facts, ref=self._call_ref(func, env))
         if isinstance(func, cst.Name):
             binding = self.lookup(func.value, env)
             if binding is not None and isinstance(binding.value, FuncV):
@@ -614,9 +618,21 @@ class Interpreter:
         """`build_system(...)` or `helpers.build(...)` imported from another module: the link
         stage may inline the template it returns (its parameters stay dynamic)."""
         chain = attribute_chain(func)
-        if not chain or chain[0] not in self.scan.imports or env.lookup(chain[0]) is not None:
+        if not chain or env.lookup(chain[0]) is not None:
             return None
-        return ".".join([self.scan.imports[chain[0]], *chain[1:]]) + "()"
+        head = self._import_ref(chain[0])
+        return ".".join([head, *chain[1:]]) + "()" if head is not None else None
+
+    def _import_ref(self, name: str) -> str | None:
+        """What an imported name refers to, when it may be a module of the project: not the
+        standard library's, not an LLM SDK's."""
+        target = self.scan.imports.get(name)
+        if target is None:
+            return None
+        top = target.split(".")[0]
+        if top in sys.stdlib_module_names or top in _SDK_TOPS:
+            return None
+        return target
 
     def _eval_known_call(self, node: cst.Call, qualified: str | None, env: Env) -> Value | None:
         """Calls recognised by what the name refers to through the module's imports."""

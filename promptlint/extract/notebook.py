@@ -131,13 +131,13 @@ def notebook_source(data: bytes) -> NotebookSource | NotebookError:
         lines = _LINE_BREAK.split(source)
         if lines[-1] == "":
             lines.pop()  # the source's final line break, or an empty cell
-        for index, line in enumerate(neutralise(lines), start=1):
+        for index, line in enumerate(_neutralise(lines), start=1):
             text.append(line + "\n")
             origins.append((number, index))
     return NotebookSource("".join(text), tuple(origins))
 
 
-def neutralise(lines: list[str]) -> list[str]:
+def _neutralise(lines: list[str]) -> list[str]:
     """One cell's lines with IPython syntax replaced line for line (see the module docstring)."""
     first = next((i for i, line in enumerate(lines) if line.strip()), None)
     if first is not None:
@@ -154,9 +154,10 @@ def neutralise(lines: list[str]) -> list[str]:
         line = lines[i]
         stripped = line.lstrip()
         indent = line[: len(line) - len(stripped)]
-        if stripped[:1] in _ESCAPES or _MAGIC_ASSIGN.match(line):
-            assign = _MAGIC_ASSIGN.match(line)
-            if stripped[:1] in _ESCAPES or assign is None:
+        escape = stripped[:1] in _ESCAPES
+        assign = None if escape else _MAGIC_ASSIGN.match(line)
+        if escape or assign is not None:
+            if assign is None:
                 out[i] = f"{indent}pass  {MAGIC_COMMENT}"
             else:
                 out[i] = f"{assign.group('target')} = None  {MAGIC_COMMENT}"
@@ -173,8 +174,7 @@ def neutralise(lines: list[str]) -> list[str]:
         while not scanner.at_statement_start and i + 1 < len(lines):
             i += 1
             code = scanner.scan(lines[i])
-        scanner.reset()  # a statement left open at the end of the cell is not carried on
-        if code.rstrip().endswith("?"):  # IPython's `obj?` / `obj??` help
+        if code.rstrip().endswith("?") and not scanner.unterminated:  # `obj?`, `obj??`: help
             out[start] = f"{indent}pass  {MAGIC_COMMENT}"
             for k in range(start + 1, i + 1):
                 out[k] = f"{indent}{MAGIC_COMMENT}"
@@ -191,10 +191,8 @@ class _Scanner:
     def __init__(self) -> None:
         self.quote = ""  # the delimiter of the string open at the end of the last line
         self.depth = 0
-        self.continued = False
-
-    def reset(self) -> None:
-        self.quote, self.depth, self.continued = "", 0, False
+        self.continued = False  # the last line ended with a backslash outside any string
+        self.unterminated = False  # the last line ended inside a one-line string
 
     @property
     def at_statement_start(self) -> bool:
@@ -202,14 +200,16 @@ class _Scanner:
 
     def scan(self, line: str) -> str:
         """Advance over one physical line; return its code before any comment."""
-        self.continued = False
+        self.continued = self.unterminated = False
+        escaped_end = False  # a backslash ends the line inside a string
         n = len(line)
         i = 0
         while i < n:
             c = line[i]
             if self.quote:
                 if c == "\\":
-                    i += 2  # at the end of the line: the string goes on to the next one
+                    escaped_end = i == n - 1
+                    i += 2
                 elif line.startswith(self.quote, i):
                     i += len(self.quote)
                     self.quote = ""
@@ -229,15 +229,10 @@ class _Scanner:
             elif c == "\\" and i == n - 1:
                 self.continued = True
             i += 1
-        if len(self.quote) == 1 and not line.endswith("\\"):
-            self.quote = ""  # an unterminated one-line string: Python's error, not ours
-        elif len(self.quote) == 1 and _odd_trailing_backslashes(line) is False:
-            self.quote = ""
+        if len(self.quote) == 1 and not escaped_end:
+            self.quote = ""  # an unterminated one-line string: Python's error to report
+            self.unterminated = True
         return line
-
-
-def _odd_trailing_backslashes(line: str) -> bool:
-    return (len(line) - len(line.rstrip("\\"))) % 2 == 1
 
 
 def _load(data: bytes) -> object:
@@ -289,9 +284,12 @@ def _non_python_language(metadata: object) -> str | None:
         if not isinstance(section, dict):
             continue
         language = section.get(field)
-        if isinstance(language, str) and language.strip():
-            if not _PYTHON_LANGUAGE.fullmatch(language.strip().lower()):
-                return language
+        if (
+            isinstance(language, str)
+            and language.strip()
+            and not _PYTHON_LANGUAGE.fullmatch(language.strip().lower())
+        ):
+            return language
     return None
 
 

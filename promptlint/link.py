@@ -1,0 +1,173 @@
+"""The link stage: resolve names one module imports from another (`from .prompts import SYSTEM`,
+`import prompts as p; p.SYSTEM`, `build_system(user)`) to the templates they stand for.
+
+An imported slot is replaced by the exported template's segments, whose own slots keep their
+positions in the exporting file (`Slot.path`), so findings point where the text is written. A
+template some call site in the project uses is then no longer linted on its own in its module.
+Modules of the project that were not part of the run (pre-commit passes only changed files) are
+loaded on demand through `load`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from promptlint.model import (
+    Block,
+    CallSite,
+    FileModel,
+    Message,
+    NamedTemplate,
+    Segment,
+    Slot,
+    Template,
+    Text,
+)
+
+MAX_DEPTH = 8  # imports followed through at most this many modules
+
+
+def module_name(path: Path) -> tuple[str, Path]:
+    """(dotted module name, the directory its top-level package lives in) for a source file:
+    packages are the directories holding an `__init__.py`."""
+    path = path.resolve()
+    parts = [] if path.stem == "__init__" else [path.stem]
+    directory = path.parent
+    while (directory / "__init__.py").is_file():
+        parts.insert(0, directory.name)
+        directory = directory.parent
+    return ".".join(parts), directory
+
+
+@dataclass
+class Project:
+    """The run's files by real path, and a loader for modules the run did not include."""
+
+    models: dict[Path, FileModel]
+    load: Callable[[Path], FileModel | None]
+    _loaded: dict[Path, FileModel | None] = field(default_factory=dict)
+
+    def model(self, path: Path) -> FileModel | None:
+        known = self.models.get(path)
+        if known is not None and (known.exports or known.parse_error):
+            return known
+        if path not in self._loaded:  # not in the run, or skipped unparsed by the prefilter
+            self._loaded[path] = self.load(path)
+        return self._loaded[path]
+
+    def resolve(self, ref: str, importer: Path) -> tuple[Path, str] | None:
+        """The file and exported name an imported reference points to, if it is in the project."""
+        dots = len(ref) - len(ref.lstrip("."))
+        dotted = ref[dots:]
+        module, _, name = dotted.rpartition(".")
+        if not name:
+            return None
+        if dots:
+            base = importer.resolve().parent
+            for _ in range(dots - 1):
+                base = base.parent
+            roots = [base]
+        else:
+            _, top = module_name(importer)
+            roots = [top, importer.resolve().parent]
+        for root in roots:
+            target = root.joinpath(*module.split(".")) if module else root
+            for candidate in (target.with_suffix(".py"), target / "__init__.py"):
+                if module and candidate.is_file():
+                    return candidate, name
+            if not module and (root / "__init__.py").is_file():
+                return root / "__init__.py", name
+        return None
+
+
+class Linker:
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.used: set[tuple[Path, str]] = set()  # exported templates some call site uses
+
+    def template(self, template: Template, where: Path, depth: int = 0) -> Template:
+        if not any(isinstance(s, Slot) and s.ref for s in template.segments):
+            return template
+        segments: list[Segment] = []
+        for segment in template.segments:
+            if isinstance(segment, Slot) and segment.ref and depth < MAX_DEPTH:
+                found = self._exported(segment.ref, where)
+                if found is not None:
+                    path, model, exported = found
+                    linked = self.template(exported.template, path, depth + 1)
+                    segments.extend(_moved(linked.segments, model.path))
+                    continue
+            segments.append(segment)
+        return Template(tuple(_merged(segments)), template.span)
+
+    def _exported(self, ref: str, where: Path) -> tuple[Path, FileModel, NamedTemplate] | None:
+        target = self.project.resolve(ref, where)
+        if target is None:
+            return None
+        path, name = target
+        model = self.project.model(path)
+        if model is None:
+            return None
+        exported = next((e for e in model.exports if e.name == name), None)
+        if exported is None:
+            return None
+        self.used.add((path, name))
+        return path, model, exported
+
+    def call_site(self, site: CallSite, where: Path) -> CallSite:
+        def blocks(items: Iterable[Block]) -> tuple[Block, ...]:
+            return tuple(
+                dataclasses.replace(b, content=self.template(b.content, where)) for b in items
+            )
+
+        return dataclasses.replace(
+            site,
+            tools=self.template(site.tools, where) if site.tools is not None else None,
+            system=blocks(site.system),
+            messages=tuple(Message(m.role, blocks(m.blocks), m.span) for m in site.messages),
+        )
+
+
+def link(
+    models: dict[Path, FileModel], load: Callable[[Path], FileModel | None]
+) -> list[FileModel]:
+    """Every model with its imported names resolved, in the order given; prompt-named templates
+    that a call site of the project uses are dropped from their module's standalone checks."""
+    linker = Linker(Project(models, load))
+    linked: dict[Path, FileModel] = {}
+    for path, model in models.items():
+        linked[path] = dataclasses.replace(
+            model,
+            call_sites=tuple(linker.call_site(s, path) for s in model.call_sites),
+        )
+    standalone_users = Linker(Project(models, load))
+    result = []
+    for path, model in linked.items():
+        templates = tuple(
+            NamedTemplate(t.name, standalone_users.template(t.template, path))
+            for t in model.templates
+            if (path, t.name) not in linker.used
+        )
+        result.append(dataclasses.replace(model, templates=templates))
+    return result
+
+
+def _moved(segments: Iterable[Segment], path: str) -> Iterator[Segment]:
+    for segment in segments:
+        if isinstance(segment, Slot) and segment.path is None:
+            yield dataclasses.replace(segment, path=path)
+        else:
+            yield segment
+
+
+def _merged(segments: Iterable[Segment]) -> list[Segment]:
+    out: list[Segment] = []
+    for segment in segments:
+        if isinstance(segment, Text) and out and isinstance(out[-1], Text):
+            out[-1] = Text(out[-1].text + segment.text)
+        else:
+            out.append(segment)
+    return out
