@@ -78,10 +78,10 @@ def analyse(
 
 def unique_sorted(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     """One finding per (path, position, code): a template shared by two calls is reported once."""
-    seen: dict[tuple[str, int, int, str], Finding] = {}
+    seen: dict[tuple[str, int, int, int, str], Finding] = {}
     for finding in findings:
-        seen.setdefault((finding.path, finding.line, finding.column, finding.code), finding)
-    return tuple(sorted(seen.values()))
+        seen.setdefault(finding.sort_key, finding)
+    return tuple(seen[key] for key in sorted(seen))
 
 
 def extract_files(files: Sequence[SourceFile], settings: Settings) -> list[FileModel]:

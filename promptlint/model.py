@@ -25,6 +25,7 @@ class Span:
     column: int
     end_line: int
     end_column: int
+    cell: int | None = None  # in a notebook: the cell, and the lines count within it
 
 
 UNKNOWN_SPAN = Span(1, 1, 1, 1)
@@ -210,6 +211,7 @@ class ParseError:
     line: int
     column: int
     internal: bool = False  # promptlint failed on this file (a bug to report), not the file
+    cell: int | None = None  # in a notebook
 
 
 @dataclass(frozen=True)
@@ -242,7 +244,7 @@ class Fix:
 
 @dataclass(frozen=True, order=True)
 class Finding:
-    """One reported problem. Ordering is the output order: path, position, code."""
+    """One reported problem. Output order is `sort_key`: path, cell, position, code."""
 
     path: str
     line: int
@@ -254,3 +256,8 @@ class Finding:
     severity: Severity = field(compare=False)
     message: str = field(compare=False)
     fix: Fix | None = field(default=None, compare=False)
+    cell: int | None = field(default=None, compare=False)  # in a notebook; lines are the cell's
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, int, str]:
+        return (self.path, self.cell or 0, self.line, self.column, self.code)

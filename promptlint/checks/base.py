@@ -57,4 +57,5 @@ class Rule:
             name=self.name,
             severity=self.severity,
             message=message,
+            cell=span.cell,
         )

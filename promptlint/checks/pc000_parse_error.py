@@ -11,7 +11,7 @@ from promptlint.model import FileModel, Finding, Severity, Span
 def check_file(file: FileModel, ctx: Context) -> Iterator[Finding]:
     error = file.parse_error
     if error is not None:
-        span = Span(error.line, error.column, error.line, error.column)
+        span = Span(error.line, error.column, error.line, error.column, error.cell)
         yield RULE.finding(ctx, span, error.message)
 
 

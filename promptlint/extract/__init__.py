@@ -5,14 +5,18 @@ A pure function of (path, bytes, settings), so it can run in worker processes an
 
 from __future__ import annotations
 
+import dataclasses
+from typing import TypeVar, cast
+
 from promptlint.config import Settings
 from promptlint.extract.interpret import Interpreter
+from promptlint.extract.notebook import NotebookError, NotebookSource, notebook_source
 from promptlint.extract.positions import Freezer
 from promptlint.extract.prefilter import Prefilter, compile_prefilter
 from promptlint.extract.raw import Binding, RawCallSite, RawTemplate
 from promptlint.extract.scan import prompt_name_pattern, scan_module
 from promptlint.extract.source import decode, parse
-from promptlint.model import FileModel, ParseError
+from promptlint.model import FileModel, ParseError, Span
 
 __all__ = ["Prefilter", "compile_prefilter", "extract_file", "extract_source"]
 
@@ -29,6 +33,8 @@ def extract_file(
     `prefilter.py`) is not decoded or parsed at all: an empty model, and no PC000 for it.
     `exports`: also evaluate a module with no prompt of its own, for the templates it exports
     (the link stage loads imported modules this way)."""
+    if path.endswith(".ipynb"):
+        return _extract_notebook(path, data, settings, prefilter, exports)
     if prefilter is not None and not prefilter.might_hold_prompts(data):
         return FileModel(path)
     text = decode(data)
@@ -58,6 +64,44 @@ def extract_source(path: str, text: str, settings: Settings, *, exports: bool = 
     except RecursionError:  # libcst's code generation recurses once per nesting level
         return FileModel(path, parse_error=ParseError("file is nested too deeply to analyse", 1, 1))
     return FileModel(path, call_sites=call_sites, templates=named, exports=exported)
+
+
+def _extract_notebook(
+    path: str, data: bytes, settings: Settings, prefilter: Prefilter | None, exports: bool
+) -> FileModel:
+    """A notebook's code cells as one module; every position then moves to its cell's lines."""
+    source = notebook_source(data)
+    if isinstance(source, NotebookError):
+        return FileModel(
+            path, parse_error=ParseError(f"cannot read notebook: {source.message}", 1, 1)
+        )
+    if prefilter is not None and not prefilter.might_hold_prompts(source.text.encode()):
+        return FileModel(path)
+    model = extract_source(path, source.text, settings, exports=exports)
+    return _in_cells(model, source)
+
+
+_T = TypeVar("_T")
+
+
+def _in_cells(value: _T, source: NotebookSource) -> _T:
+    """The same model with module lines turned into (cell, line in cell)."""
+    if isinstance(value, Span):
+        cell, line = source.locate(value.line)
+        end_cell, end_line = source.locate(value.end_line)
+        end_line = end_line if end_cell == cell else line
+        return cast(_T, Span(line, value.column, end_line, value.end_column, cell))
+    if isinstance(value, ParseError):
+        cell, line = source.locate(value.line)
+        return cast(_T, dataclasses.replace(value, line=line, cell=cell))
+    if isinstance(value, tuple):
+        return cast(_T, tuple(_in_cells(v, source) for v in value))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: _in_cells(getattr(value, f.name), source) for f in dataclasses.fields(value)
+        }
+        return cast(_T, dataclasses.replace(value, **changes))
+    return value
 
 
 def _unconsumed(sites: list[RawCallSite], templates: list[RawTemplate]) -> list[RawTemplate]:

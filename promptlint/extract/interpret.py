@@ -9,8 +9,8 @@ What it cannot follow becomes a dynamic value, never an error. A name assigned o
 from __future__ import annotations
 
 import inspect
-import sys
 import re
+import sys
 import textwrap
 from collections.abc import Callable, Sequence
 

@@ -29,7 +29,7 @@ def _fix(fix: Fix | None) -> dict[str, Any] | None:
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "code": finding.code,
         "name": finding.name,
         "severity": finding.severity.value,
@@ -41,6 +41,9 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "end_column": finding.end_column,
         "fix": _fix(finding.fix),
     }
+    if finding.cell is not None:  # notebooks only: the DESIGN §6 keys stay exact for .py files
+        out["cell"] = finding.cell
+    return out
 
 
 def render(findings: Sequence[Finding]) -> str:

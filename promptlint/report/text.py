@@ -18,7 +18,8 @@ _SEVERITY_COLOR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.I
 
 
 def render_line(finding: Finding, style: Style = plain) -> str:
-    location = style(f"{finding.path}:{finding.line}:{finding.column}:", bold=True)
+    cell = f"cell {finding.cell}:" if finding.cell is not None else ""
+    location = style(f"{finding.path}:{cell}{finding.line}:{finding.column}:", bold=True)
     code = style(finding.code, fg=_SEVERITY_COLOR[finding.severity], bold=True)
     return f"{location} {code} {finding.message}"
 
