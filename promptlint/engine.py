@@ -85,7 +85,8 @@ def unique_sorted(findings: Iterable[Finding]) -> tuple[Finding, ...]:
 
 
 def extract_files(files: Sequence[SourceFile], settings: Settings) -> list[FileModel]:
-    """The model of every file, in the order given, linked across modules (`link.py`)."""
+    """The model of every file, in the order given, linked across modules (`link.py`), then the
+    prompt files those read (with their parse errors)."""
     prefilter = compile_prefilter(settings.prompt_names)
     models = {source.path.resolve(): read_model(source, settings, prefilter) for source in files}
 
@@ -98,7 +99,8 @@ def extract_files(files: Sequence[SourceFile], settings: Settings) -> list[FileM
         display = os.path.relpath(path)
         return safe_extract(display, data, settings, None, exports=True)
 
-    return link(models, load)
+    linked = link(models, load)
+    return [*linked.models, *linked.prompt_files]
 
 
 def check_files(
@@ -106,13 +108,16 @@ def check_files(
 ) -> CheckResult:
     findings: list[Finding] = []
     internal = 0
-    for model in extract_files(files, settings):
+    models = extract_files(files, settings)
+    for model in models:
         internal += model.parse_error is not None and model.parse_error.internal
         findings.extend(analyse(model, rules, settings, estimator))
     # Linking may place a finding in an imported module outside the run: those are not reported
-    # (pre-commit passes the changed files; their imports are read, not checked).
-    shown = {source.display for source in files}
-    return CheckResult(unique_sorted(f for f in findings if f.path in shown), len(files), internal)
+    # (pre-commit passes the changed files; their imports are read, not checked). Prompt files
+    # the run's call sites load are reported: they are part of those prompts.
+    shown = {source.display for source in files} | {m.path for m in models[len(files) :]}
+    kept = unique_sorted(f for f in findings if f.path in shown)
+    return CheckResult(kept, len(models), internal)
 
 
 def check_source(

@@ -15,31 +15,23 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from promptlint.extract.files import split_ref
 from promptlint.model import (
     Block,
     CallSite,
     FileModel,
     Message,
     NamedTemplate,
+    ParseError,
     Segment,
     Slot,
     Template,
     Text,
 )
+from promptlint.project import module_name
+from promptlint.prompt_files import PromptFiles
 
 MAX_DEPTH = 8  # imports followed through at most this many modules
-
-
-def module_name(path: Path) -> tuple[str, Path]:
-    """(dotted module name, the directory its top-level package lives in) for a source file:
-    packages are the directories holding an `__init__.py`."""
-    path = path.resolve()
-    parts = [] if path.stem == "__init__" else [path.stem]
-    directory = path.parent
-    while (directory / "__init__.py").is_file():
-        parts.insert(0, directory.name)
-        directory = directory.parent
-    return ".".join(parts), directory
 
 
 @dataclass
@@ -75,6 +67,8 @@ class Project:
             roots = [top, importer.resolve().parent]
         for root in roots:
             target = root.joinpath(*module.split(".")) if module else root
+            if not target.name:
+                continue
             for candidate in (target.with_suffix(".py"), target / "__init__.py"):
                 if module and candidate.is_file():
                     return candidate, name
@@ -84,8 +78,9 @@ class Project:
 
 
 class Linker:
-    def __init__(self, project: Project) -> None:
+    def __init__(self, project: Project, files: PromptFiles) -> None:
         self.project = project
+        self.files = files
         self.used: set[tuple[Path, str]] = set()  # exported templates some call site uses
 
     def template(self, template: Template, where: Path, depth: int = 0) -> Template:
@@ -94,6 +89,10 @@ class Linker:
         segments: list[Segment] = []
         for segment in template.segments:
             if isinstance(segment, Slot) and segment.ref and depth < MAX_DEPTH:
+                if split_ref(segment.ref) is not None:  # a prompt file
+                    from_file = self.files.segments(segment.ref, where)
+                    segments.extend(from_file if from_file is not None else [segment])
+                    continue
                 found = self._exported(segment.ref, where)
                 if found is not None:
                     path, model, exported = found
@@ -131,19 +130,30 @@ class Linker:
         )
 
 
-def link(
-    models: dict[Path, FileModel], load: Callable[[Path], FileModel | None]
-) -> list[FileModel]:
-    """Every model with its imported names resolved, in the order given; prompt-named templates
+@dataclass(frozen=True)
+class Linked:
+    models: list[FileModel]  # the run's files, linked, in the order given
+    prompt_files: list[FileModel]  # prompt files read: their display paths, and parse errors
+
+
+def link(models: dict[Path, FileModel], load: Callable[[Path], FileModel | None]) -> Linked:
+    """Every model with its imported names and prompt files resolved; prompt-named templates
     that a call site of the project uses are dropped from their module's standalone checks."""
-    linker = Linker(Project(models, load))
+    files = PromptFiles()
+    linker = Linker(Project(models, load), files)
     linked: dict[Path, FileModel] = {}
     for path, model in models.items():
-        linked[path] = dataclasses.replace(
-            model,
-            call_sites=tuple(linker.call_site(s, path) for s in model.call_sites),
-        )
-    standalone_users = Linker(Project(models, load))
+        try:
+            linked[path] = dataclasses.replace(
+                model, call_sites=tuple(linker.call_site(s, path) for s in model.call_sites)
+            )
+        except Exception as exc:  # a bug in linking one file must not take the run down
+            message = (
+                f"internal error while linking this file ({type(exc).__name__}: {exc}); "
+                "please report it with the file attached"
+            )
+            linked[path] = FileModel(model.path, parse_error=ParseError(message, 1, 1, True))
+    standalone_users = Linker(Project(models, load), files)
     result = []
     for path, model in linked.items():
         templates = tuple(
@@ -152,7 +162,11 @@ def link(
             if (path, t.name) not in linker.used
         )
         result.append(dataclasses.replace(model, templates=templates))
-    return result
+    read = [
+        FileModel(display, parse_error=files.errors.get(path))
+        for path, display in files.read.items()
+    ]
+    return Linked(result, read)
 
 
 def _moved(segments: Iterable[Segment], path: str) -> Iterator[Segment]:

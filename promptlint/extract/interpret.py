@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import libcst as cst
 
-from promptlint.extract import sdk
+from promptlint.extract import files, sdk
 from promptlint.extract.raw import Binding, RawCallSite, RawTemplate
 from promptlint.extract.scan import ModuleScan, attribute_chain
 from promptlint.extract.values import (
@@ -25,8 +25,10 @@ from promptlint.extract.values import (
     DictV,
     Facts,
     FuncV,
+    JinjaEnvV,
     ListV,
     Opaque,
+    PathV,
     Pending,
     Spread,
     Str,
@@ -183,7 +185,9 @@ class Interpreter:
         if isinstance(node, cst.With):
             for item in node.items:
                 if item.asname is not None:
-                    self._bind(item.asname.name, Opaque(item.item), env, node, [])
+                    opened = self.eval(item.item, env)
+                    handle = opened if isinstance(opened, PathV) else Opaque(item.item)
+                    self._bind(item.asname.name, handle, env, node, [])
             self._exec_block(node.body.body, env, conditional)
             return
         if isinstance(node, cst.Try):
@@ -399,6 +403,8 @@ class Interpreter:
             return self._eval_fstring(node, env)
         if isinstance(node, cst.Name):
             binding = self.lookup(node.value, env)
+            if binding is None and node.value == "__file__":
+                return PathV(files.MODULE_FILE)
             if binding is None:
                 return Opaque(node, node.value, ref=self._import_ref(node.value))
             value = binding.value
@@ -410,6 +416,8 @@ class Interpreter:
             base = self.eval(node.value, env)
             if isinstance(base, ClientV):
                 return base
+            if isinstance(base, PathV) and node.attr.value == "parent":
+                return PathV(files.parent(base.path))
             # `prompts.SYSTEM` on an imported module: a name the link stage may resolve.
             ref = f"{base.ref}.{node.attr.value}" if isinstance(base, Opaque) and base.ref else None
             return Opaque(node, None, facts_of(base), ref=ref)
@@ -493,6 +501,9 @@ class Interpreter:
             return self._eval_sum(node, env)
         left = self.eval(node.left, env)
         right = self.eval(node.right, env)
+        divide = isinstance(node.operator, cst.Divide)
+        if divide and isinstance(left, PathV) and isinstance(right, Str) and right.is_static:
+            return PathV(files.join(left.path, right.text))
         if isinstance(node.operator, cst.Multiply) and isinstance(left, Str) and left.is_static:
             count = _int_literal(node.right)
             if count is not None and 0 <= count <= 10_000:
@@ -569,6 +580,8 @@ class Interpreter:
             method = func.attr.value
             receiver = self.eval(func.value, env)
             result = self._eval_method(node, method, receiver, env)
+            if result is None:
+                result = self._eval_file_method(node, method, receiver, env)
             if result is not None:
                 return result
             receiver_facts = facts_of(receiver)
@@ -584,6 +597,10 @@ class Interpreter:
             binding = self.lookup(func.value, env)
             if binding is not None and isinstance(binding.value, FuncV):
                 return self._call_helper(node, binding.value, env)
+            if binding is None and func.value == "open" and node.args:
+                target = self._path_of(node.args[0].value, env)
+                if target is not None:
+                    return PathV(target.path, opened=True)
             if func.value == "str" and len(node.args) == 1:
                 converted = self.eval(node.args[0].value, env)
                 if isinstance(converted, Str):
@@ -648,6 +665,9 @@ class Interpreter:
                 fn = textwrap.dedent if qualified == "textwrap.dedent" else inspect.cleandoc
                 return map_text(value, fn)
             return None
+        found = self._eval_file_call(node, qualified, env)
+        if found is not None:
+            return found
         if qualified == "json.dumps" and node.args and node.args[0].keyword is None:
             return self._eval_json_dumps(node, env)
         if RECORD_CONSTRUCTORS.search(qualified):
@@ -657,6 +677,95 @@ class Interpreter:
                 if arg.keyword is not None
             }
             return DictV(entries, node, any(arg.keyword is None for arg in node.args))
+        return None
+
+    def _path_of(self, node: cst.BaseExpression, env: Env) -> PathV | None:
+        value = self.eval(node, env)
+        if isinstance(value, PathV):
+            return value
+        if isinstance(value, Str) and value.is_static:
+            return PathV(value.text)
+        return None
+
+    def _eval_file_call(self, node: cst.Call, qualified: str, env: Env) -> Value | None:
+        """Paths, file reads and template engines that load prompt text from files."""
+        args = [a.value for a in node.args if a.keyword is None]
+        if qualified in {"pathlib.Path", "pathlib.PurePath", "os.path.join"} and args:
+            first = self._path_of(args[0], env)
+            rest = [self.eval(a, env) for a in args[1:]]
+            texts = [r.text for r in rest if isinstance(r, Str) and r.is_static]
+            if first is not None and len(texts) == len(rest):
+                return PathV(files.join(first.path, *texts))
+            return None
+        if qualified in {"os.path.dirname"} and args:
+            inner = self._path_of(args[0], env)
+            return PathV(files.parent(inner.path)) if inner is not None else None
+        if qualified in {"os.path.abspath", "os.path.realpath", "os.path.normpath"} and args:
+            return self._path_of(args[0], env)
+        if qualified in {"importlib.resources.files", "importlib_resources.files"} and args:
+            package = args[0]
+            if isinstance(package, cst.Name) and package.value in {"__package__", "__name__"}:
+                return PathV(files.MODULE_DIR)
+            return None
+        if qualified == "jinja2.FileSystemLoader" and args:
+            directory = self._path_of(args[0], env)
+            return JinjaEnvV(directory.path if directory is not None else None)
+        if qualified in {"jinja2.Environment", "jinja2.sandbox.SandboxedEnvironment"}:
+            loader = next(
+                (
+                    self.eval(a.value, env)
+                    for a in node.args
+                    if a.keyword and a.keyword.value == "loader"
+                ),
+                None,
+            )
+            return JinjaEnvV(loader.directory if isinstance(loader, JinjaEnvV) else None)
+        if qualified == "jinja2.Template" and args:
+            source = self.eval(args[0], env)
+            as_file = files.reuse(source, files.JINJA, node)
+            if as_file is not None:
+                return as_file
+            return files.inline_jinja(source, node) if isinstance(source, Str) else None
+        if qualified == "string.Template" and args:
+            source = self.eval(args[0], env)
+            return files.reuse(source, files.TEMPLATE, node) or (
+                source if isinstance(source, Str) else None
+            )
+        return None
+
+    def _eval_file_method(
+        self, node: cst.Call, method: str, receiver: Value, env: Env
+    ) -> Value | None:
+        if isinstance(receiver, PathV):
+            if method in {"read_text", "read"}:
+                return files.read(receiver, node)
+            if method == "open":
+                return PathV(receiver.path, opened=True)
+            if method in {"joinpath"} and node.args:
+                part = self.eval(node.args[0].value, env)
+                if isinstance(part, Str) and part.is_static:
+                    return PathV(files.join(receiver.path, part.text))
+            if method in {"resolve", "absolute"}:
+                return receiver
+            return None
+        if isinstance(receiver, JinjaEnvV):
+            if method == "get_template" and node.args and receiver.directory is not None:
+                name = self.eval(node.args[0].value, env)
+                if isinstance(name, Str) and name.is_static:
+                    path = files.join(receiver.directory, name.text)
+                    return Opaque(node, name.text, ref=files.file_ref(path, files.JINJA))
+            if method == "from_string" and node.args:
+                source = self.eval(node.args[0].value, env)
+                return files.inline_jinja(source, node) if isinstance(source, Str) else None
+            return None
+        if method in {"format", "format_map"}:
+            return files.reuse(receiver, files.FORMAT, node)
+        uses_template = method in {"render", "substitute", "safe_substitute", "strip"}
+        is_file = isinstance(receiver, Opaque) and bool(
+            receiver.ref and files.split_ref(receiver.ref)
+        )
+        if uses_template and is_file:
+            return receiver  # the template's text; its placeholders are its slots
         return None
 
     def _eval_json_dumps(self, node: cst.Call, env: Env) -> Value:

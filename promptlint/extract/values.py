@@ -122,7 +122,22 @@ class FuncV:
     env: Env  # where it was defined: its body sees that scope
 
 
-Value = Str | Opaque | ListV | Spread | DictV | ClientV | FuncV
+@dataclass
+class PathV:
+    """A path the source builds; `opened`: an open file handle on it (`with open(p) as f`)."""
+
+    path: str
+    opened: bool = False
+
+
+@dataclass
+class JinjaEnvV:
+    """A jinja2 Environment whose FileSystemLoader searches `directory` (None: unknown)."""
+
+    directory: str | None
+
+
+Value = Str | Opaque | ListV | Spread | DictV | ClientV | FuncV | PathV | JinjaEnvV
 
 
 def facts_of(value: Value) -> Facts:

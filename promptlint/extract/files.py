@@ -1,0 +1,89 @@
+"""Prompt text kept in files: paths built in code, the reads that load them, and jinja2.
+
+Extraction stays a pure function of one file's bytes, so a file read here is not opened: it
+becomes a dynamic slot whose `ref` names the file and how its text is used, e.g.
+`file:@module/prompts/system.j2#jinja`. The link stage reads the file (inside the project only)
+and puts its segments in place of the slot.
+
+Path notation: `@module/...` is relative to the linted module's directory (`Path(__file__).parent`,
+`os.path.dirname(__file__)`), anything else relative to the project root (the working directory
+the application is started from, by convention).
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+import libcst as cst
+
+from promptlint.extract.jinja import JinjaError, JinjaSlot, jinja_parts
+from promptlint.extract.values import Facts, Opaque, PathV, Pending, Str, Value
+
+FILE_REF = "file:"
+# How a file's text is used: as it is, as a str.format template, a string.Template, or jinja2.
+TEXT, FORMAT, TEMPLATE, JINJA = "text", "format", "template", "jinja"
+MODULE_FILE = "@file"
+MODULE_DIR = "@module"
+
+
+def join(base: str, *parts: str) -> str:
+    path = base
+    for part in parts:
+        path = posixpath.join(path, part) if not posixpath.isabs(part) else part
+    return posixpath.normpath(path) if not path.startswith("@") else _norm_at(path)
+
+
+def _norm_at(path: str) -> str:
+    head, _, rest = path.partition("/")
+    return posixpath.join(head, posixpath.normpath(rest)) if rest else head
+
+
+def parent(path: str) -> str:
+    if path == MODULE_FILE:
+        return MODULE_DIR
+    return join(path, "..")
+
+
+def file_ref(path: str, use: str) -> str:
+    return f"{FILE_REF}{path}#{use}"
+
+
+def split_ref(ref: str) -> tuple[str, str] | None:
+    """(path, use) of a file reference, or None for another kind of reference."""
+    if not ref.startswith(FILE_REF):
+        return None
+    path, _, use = ref[len(FILE_REF) :].rpartition("#")
+    return path, use
+
+
+def read(path: PathV, node: cst.CSTNode) -> Opaque:
+    """The text of a file the code reads: a slot the link stage fills in."""
+    return Opaque(node, posixpath.basename(path.path), ref=file_ref(path.path, TEXT))
+
+
+def reuse(value: Value, use: str, node: cst.CSTNode) -> Opaque | None:
+    """File text used as a template (`.format`, `string.Template`, jinja2): same file, new use."""
+    if isinstance(value, Opaque) and value.ref is not None:
+        found = split_ref(value.ref)
+        if found is not None and found[1] in (TEXT, use):
+            return Opaque(node, value.name, value.facts, ref=file_ref(found[0], use))
+    return None
+
+
+def inline_jinja(source: Str, node: cst.CSTNode) -> Str:
+    """`jinja2.Template("...")` on a literal: parsed now with jinja2's parser, never rendered.
+    Its slots are reported at the `Template(...)` call (positions inside the literal are not
+    tracked)."""
+    if not source.is_static:
+        return Str([Pending(node, "jinja2 template", Facts())])
+    parts = jinja_parts(source.text)
+    if isinstance(parts, JinjaError):
+        return Str([Pending(node, f"jinja2 template ({parts.message})", Facts())])
+    out: list[str | Pending] = []
+    for part in parts:
+        out.append(part if isinstance(part, str) else Pending(node, _slot_name(part), Facts()))
+    return Str(out)
+
+
+def _slot_name(slot: JinjaSlot) -> str:
+    return slot.name if len(slot.name) <= 40 else slot.name[:37] + "..."
