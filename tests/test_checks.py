@@ -105,9 +105,9 @@ def test_named_template_measures() -> None:
 
 
 def test_selection_by_code_prefix_and_name() -> None:
-    assert [r.code for r in select_rules(("PC1",), ())] == ["PC101", "PC102"]
+    assert [r.code for r in select_rules(("PC1",), ())] == ["PC101", "PC102", "PC103"]
     chosen = select_rules(("ALL",), ("volatile-in-prompt", "PC4"))
-    assert [r.code for r in chosen] == ["PC000", "PC101"]
+    assert [r.code for r in chosen] == ["PC000", "PC101", "PC103", "PC201", "PC202", "PC301"]
     assert len(RULES) == len({r.code for r in RULES}) == len({r.name for r in RULES})
 
 

@@ -599,3 +599,15 @@ def test_branch_extension_does_not_repeat_the_kept_starts_facts() -> None:
             prompt += "Extra rules."
     """
     assert prompt(body, "from datetime import datetime") == "Date: {datetime.now()!v}. {prompt}"
+
+
+def test_parenthesised_sum_of_many_terms() -> None:
+    """The usual formatting of a long concatenation: one parenthesised sum."""
+    body = """
+        prompt = (
+            "Rules. "
+            + "More rules. "
+            + v
+        )
+    """
+    assert prompt(body) == "Rules. More rules. {v}"

@@ -21,7 +21,7 @@ def _a_message(role: str) -> str:
         return "the spliced conversation history"
     if role == "?":
         return "a message"
-    return f"{'an' if role[0] in 'aeiou' else 'a'} {role} message"
+    return f"{'an' if role == 'assistant' else 'a'} {role} message"
 
 
 def _volatile(template: Template) -> Iterator[Slot]:

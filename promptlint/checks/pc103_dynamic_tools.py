@@ -21,19 +21,13 @@ def _reported_elsewhere(slot: Slot) -> bool:
 
 def _message(slot: Slot) -> str:
     if slot.unordered:
-        why = (
-            "is built by iterating an unordered collection (a set, a directory listing), so its "
-            "order differs between processes"
-        )
-        fix = "build it in a fixed order (`sorted()`, or a list literal)"
+        why = "iterates an unordered collection (a set), so its order differs between processes"
+        fix = "list the tools in a fixed order (a list literal)"
     else:
-        why = "is not fixed in the source: it is built per request or conditionally"
-        fix = (
-            "send the same complete tools list on every request and restrict use elsewhere "
-            "(check permissions when a tool is called; `tool_choice`)"
-        )
+        why = "is not fixed in the source (built per request or conditionally)"
+        fix = "send one fixed tools list and check permissions when a tool is called"
     return (
-        f"the tools list `{slot.name}` {why}; tools come first in the cached prefix, so every "
+        f"the tools argument `{slot.name}` {why}; tools come first in the cache prefix, so each "
         f"variant re-processes the whole prompt; {fix}"
     )
 

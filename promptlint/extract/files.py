@@ -13,6 +13,7 @@ the application is started from, by convention).
 from __future__ import annotations
 
 import posixpath
+import re
 
 import libcst as cst
 
@@ -87,3 +88,23 @@ def inline_jinja(source: Str, node: cst.CSTNode) -> Str:
 
 def _slot_name(slot: JinjaSlot) -> str:
     return slot.name if len(slot.name) <= 40 else slot.name[:37] + "..."
+
+
+_TEMPLATE_FIELD = re.compile(r"\$(?:(?P<name>[_a-zA-Z]\w*)|\{(?P<braced>[_a-zA-Z]\w*)\})|\$\$")
+
+
+def template_fields(source: Str, node: cst.CSTNode) -> Str:
+    """`string.Template("... $name ...")`: its `$name` / `${name}` fields are slots."""
+    out: list[str | Pending] = []
+    for part in source.parts:
+        if isinstance(part, Pending):
+            out.append(part)
+            continue
+        last = 0
+        for match in _TEMPLATE_FIELD.finditer(part):
+            out.append(part[last : match.start()])
+            name = match.group("name") or match.group("braced")
+            out.append(Pending(node, name, Facts()) if name else "$")
+            last = match.end()
+        out.append(part[last:])
+    return Str([p for p in out if p != ""], source.literals)

@@ -36,6 +36,7 @@ from promptlint.extract.values import (
     as_str,
     concat,
     facts_of,
+    format_fields,
     format_template,
     is_static_structure,
     map_text,
@@ -69,8 +70,19 @@ CLIENT_CONSTRUCTORS = {
 # Constructors whose keyword arguments are the object's content (config and message classes).
 RECORD_CONSTRUCTORS = re.compile(
     r"(^|\.)(dict|GenerateContentConfig|Content|Part|Part\.from_text|TextBlockParam"
-    r"|ChatCompletion\w*MessageParam|ResponseInputTextParam)$"
+    r"|ChatCompletion\w*MessageParam|ResponseInputTextParam|ChatMessage)$"
 )
+# Framework message classes: their content (first argument or `content=`) under a fixed role.
+MESSAGE_CLASSES = {
+    "SystemMessage": "system",
+    "HumanMessage": "user",
+    "AIMessage": "assistant",
+    "SystemMessagePromptTemplate.from_template": "system",
+    "HumanMessagePromptTemplate.from_template": "user",
+    "AIMessagePromptTemplate.from_template": "assistant",
+}
+# Framework string templates with `{field}` placeholders (LangChain, LlamaIndex).
+FORMAT_TEMPLATE_CLASSES = ("PromptTemplate.from_template", "PromptTemplate")
 
 _STR_METHODS: dict[str, Callable[[str], str]] = {
     "upper": str.upper,
@@ -122,6 +134,7 @@ class Interpreter:
         self._returns: list[Value] | None = None
         self._pending_scopes: list[tuple[cst.FunctionDef | cst.ClassDef, Env]] = []
         self.module_env = Env()
+        self._template_of: dict[int, int] = {}  # id(binding) -> its index in self.templates
 
     # -- entry point -------------------------------------------------------------------------
     def run(self) -> None:
@@ -245,6 +258,7 @@ class Interpreter:
         for name in sorted(changed):
             bindings = [out[name] for out in outcomes if name in out]
             env.vars[name] = _merge(name, before.get(name), bindings)
+            self._extend_template(before.get(name), env.vars[name])
 
     def _exec_augassign(self, node: cst.AugAssign, env: Env, conditional: bool) -> None:
         if not isinstance(node.target, cst.Name):
@@ -264,6 +278,7 @@ class Interpreter:
             if isinstance(current, Str):
                 new = concat(current, as_str(value, node.value))
                 env.vars[node.target.value] = Binding(new, node, [binding, *deps])
+                self._extend_template(binding, env.vars[node.target.value])
                 return
         facts = facts_of(current) | facts_of(value)
         env.vars[node.target.value] = Binding(
@@ -331,6 +346,16 @@ class Interpreter:
             and self.prompt_names.fullmatch(name)
         ):
             self.templates.append(RawTemplate(name, value, statement, binding))
+            self._template_of[id(binding)] = len(self.templates) - 1
+
+    def _extend_template(self, old: Binding | None, new: Binding) -> None:
+        """A prompt-named template grown later (`+=`, or in a branch or loop): the template is
+        what the name holds at the end, reported where it was first assigned."""
+        index = self._template_of.get(id(old)) if old is not None else None
+        if index is not None and isinstance(new.value, Str):
+            first = self.templates[index]
+            self.templates[index] = RawTemplate(first.name, new.value, first.node, new)
+            self._template_of[id(new)] = index
 
     # -- call sites --------------------------------------------------------------------------
     def _build_call_sites(self, statement: cst.CSTNode, env: Env) -> None:
@@ -526,10 +551,11 @@ class Interpreter:
         """`a + b + c + ...` folded left to right without recursing once per term."""
         operands: list[cst.BaseExpression] = []
         current: cst.BaseExpression = node
+        # Only the outer sum may be parenthesised: `(a + b) + c` keeps `(a + b)` as one operand.
         while (
             isinstance(current, cst.BinaryOperation)
             and isinstance(current.operator, cst.Add)
-            and not current.lpar
+            and (current is node or not current.lpar)
         ):
             operands.append(current.right)
             current = current.left
@@ -665,7 +691,9 @@ class Interpreter:
                 fn = textwrap.dedent if qualified == "textwrap.dedent" else inspect.cleandoc
                 return map_text(value, fn)
             return None
-        found = self._eval_file_call(node, qualified, env)
+        found = self._eval_file_call(node, qualified, env) or self._eval_framework(
+            node, qualified, env
+        )
         if found is not None:
             return found
         if qualified == "json.dumps" and node.args and node.args[0].keyword is None:
@@ -727,10 +755,7 @@ class Interpreter:
                 return as_file
             return files.inline_jinja(source, node) if isinstance(source, Str) else None
         if qualified == "string.Template" and args:
-            source = self.eval(args[0], env)
-            return files.reuse(source, files.TEMPLATE, node) or (
-                source if isinstance(source, Str) else None
-            )
+            return files.reuse(self.eval(args[0], env), files.TEMPLATE, node)
         return None
 
     def _eval_file_method(
@@ -767,6 +792,46 @@ class Interpreter:
         if uses_template and is_file:
             return receiver  # the template's text; its placeholders are its slots
         return None
+
+    def _eval_framework(self, node: cst.Call, qualified: str, env: Env) -> Value | None:
+        """LangChain / LlamaIndex message classes and templates, `string.Template` literals."""
+        if qualified.split(".")[0] not in {
+            "langchain",
+            "langchain_core",
+            "langchain_community",
+            "llama_index",
+            "string",
+        }:
+            return None
+        first = node.args[0].value if node.args and node.args[0].keyword is None else None
+        content = first or next(
+            (
+                a.value
+                for a in node.args
+                if a.keyword and a.keyword.value in ("content", "template")
+            ),
+            None,
+        )
+        for suffix, role in MESSAGE_CLASSES.items():
+            if qualified.endswith("." + suffix) and content is not None:
+                text = self.eval(content, env)
+                if suffix.endswith("from_template"):
+                    text = self._as_format_template(text, node)
+                return DictV({"role": Str([role]), "content": text}, node)
+        if qualified.endswith(tuple("." + c for c in FORMAT_TEMPLATE_CLASSES)) and content:
+            return self._as_format_template(self.eval(content, env), node)
+        if qualified.endswith("MessagesPlaceholder"):
+            return Spread(Opaque(node, "history", history=True), node)
+        if qualified == "string.Template" and content is not None:
+            text = self.eval(content, env)
+            return files.template_fields(text, node) if isinstance(text, Str) else None
+        return None
+
+    def _as_format_template(self, value: Value, node: cst.CSTNode) -> Value:
+        """A `{field}` template the framework fills in later: its fields are slots."""
+        if isinstance(value, Str):
+            return format_fields(value, node)
+        return files.reuse(value, files.FORMAT, node) or value
 
     def _eval_json_dumps(self, node: cst.Call, env: Env) -> Value:
         """A literal serialises to fixed text; anything else has the key order of whatever built

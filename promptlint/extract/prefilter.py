@@ -1,9 +1,10 @@
 """Decide from a file's bytes, before any parse, whether it can hold anything extraction finds.
 
 Most files of a real code base hold no prompt. A file passes when it contains an API call chain
-(`completions.create`, `messages.create`, `models.generate_content`, ...), mentions `litellm`, or
-assigns to a prompt-named variable. Anything extraction can find needs one of these in the source
-text, so skipping the others loses nothing (a test checks this on the fixtures and test sources).
+(`completions.create`, `messages.create`, `models.generate_content`, ...), mentions `litellm`,
+LangChain's `ChatPromptTemplate` or `pydantic_ai`, or assigns to a prompt-named variable.
+Anything extraction can find needs one of these in the source text, so skipping the others loses
+nothing (a test checks this on the fixtures and the rule pages' examples).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ _CALL_CHECKS: tuple[tuple[bytes, bytes], ...] = (
     (b"messages", rb"messages\s*\.\s*(?:create|stream)\b"),
     (b"generate_content", rb"generate_content"),
     (b"litellm", rb"litellm"),
+    (b"chatprompttemplate", rb"chatprompttemplate"),
+    (b"pydantic_ai", rb"pydantic_ai"),
 )
 
 

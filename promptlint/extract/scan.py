@@ -35,6 +35,19 @@ API_FUNCTIONS: dict[str, str] = {
     "litellm.acompletion": "litellm.completion",
 }
 
+
+def framework_api(qualified: str) -> str | None:
+    """Framework objects whose construction fixes a prompt: linted as a call site there."""
+    root = qualified.split(".")[0]
+    if root in {"langchain", "langchain_core", "langchain_community"} and qualified.endswith(
+        (".ChatPromptTemplate.from_messages", ".ChatPromptTemplate")
+    ):
+        return "langchain.prompt"
+    if root == "pydantic_ai" and qualified.endswith(".Agent"):
+        return "pydantic_ai.agent"
+    return None
+
+
 # Attribute chains that end like an API chain but belong to another API (OpenAI Assistants).
 _EXCLUDED_PARENTS = frozenset({"threads"})
 
@@ -87,6 +100,10 @@ _SDK_ROOTS = {
     "google.genai": "gemini",
     "google.generativeai": "gemini",
     "litellm": "litellm",
+    "langchain": "langchain",
+    "langchain_core": "langchain",
+    "langchain_community": "langchain",
+    "pydantic_ai": "pydantic_ai",
 }
 
 
@@ -231,8 +248,11 @@ class _Scanner:
         api: str | None = None
         via_import = False
         chain = attribute_chain(node.func)
-        if chain and self._qualify(chain) in API_FUNCTIONS:
-            api, via_import = API_FUNCTIONS[self._qualify(chain)], True
+        qualified = self._qualify(chain) if chain else None
+        if qualified is not None and qualified in API_FUNCTIONS:
+            api, via_import = API_FUNCTIONS[qualified], True
+        elif qualified is not None and framework_api(qualified) is not None:
+            api, via_import = framework_api(qualified), True
         elif isinstance(node.func, cst.Attribute):
             # Only the trailing attributes matter: the root may be any expression (`self.client`,
             # `OpenAI()`, `get_client()`).

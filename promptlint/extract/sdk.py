@@ -20,6 +20,7 @@ from promptlint.extract.values import (
     Value,
     as_str,
     facts_of,
+    format_fields,
     is_static_structure,
     structure_text,
 )
@@ -36,6 +37,8 @@ _PROVIDER_OF_API = {
     "anthropic.messages": "anthropic",
     "gemini.generate_content": "gemini",
     "litellm.completion": "litellm",
+    "langchain.prompt": "langchain",
+    "pydantic_ai.agent": "pydantic_ai",
 }
 
 # Keywords a call must have to count as that API when the module does not import its SDK and the
@@ -47,6 +50,8 @@ _SHAPE_KEYWORDS = {
     "anthropic.messages": {"messages", "max_tokens"},
     "gemini.generate_content": {"contents", "model"},
     "litellm.completion": {"messages"},
+    "langchain.prompt": set(),
+    "pydantic_ai.agent": set(),
 }
 
 
@@ -91,6 +96,19 @@ def build_call_site(candidate: Candidate, interp: Interpreter, env: Env) -> RawC
         if "messages" in kwargs:
             site.messages = _messages(kwargs["messages"], call)
         site.cache_control = _cache_control(kwargs.get("cache_control"), call)
+    elif api == "langchain.prompt":
+        messages = positional[0] if positional else kwargs.get("messages")
+        if messages is not None:
+            site.messages = _messages(_langchain_messages(messages, call), call)
+    elif api == "pydantic_ai.agent":
+        model = positional[0] if positional else kwargs.get("model")
+        site.model = _static_text(model)
+        for keyword in ("system_prompt", "instructions"):
+            if keyword in kwargs:
+                value = kwargs[keyword]
+                items = value.items if isinstance(value, ListV) else [value]
+                for item in items:
+                    site.system.extend(_blocks(item, _arg_node(call, keyword)))
     elif api == "gemini.generate_content":
         config = kwargs.get("config")
         if isinstance(config, DictV):
@@ -262,3 +280,34 @@ def _gemini_contents(value: Value, call: cst.Call) -> list[RawMessage]:
         return [RawMessage("user", _blocks(value, node), node)]
     # A string, or a variable the source does not show: taken as the user's turn.
     return [RawMessage("user", _blocks(value, node), node)]
+
+
+_LANGCHAIN_ROLES = {
+    "system": "system",
+    "human": "user",
+    "user": "user",
+    "ai": "assistant",
+    "assistant": "assistant",
+}
+
+
+def _langchain_messages(value: Value, node: cst.CSTNode) -> Value:
+    """`ChatPromptTemplate.from_messages` items: `(role, "{field} text")` tuples (a format
+    template), message objects, and `MessagesPlaceholder` or `("placeholder", ...)` (history)."""
+    if not isinstance(value, ListV):
+        return value
+    items: list[Value] = []
+    for item in value.items:
+        if not (isinstance(item, ListV) and len(item.items) == 2):
+            items.append(item)
+            continue
+        role, text = item.items
+        role_name = _static_text(role) or ""
+        if role_name == "placeholder":
+            items.append(Spread(Opaque(node, "history", history=True), node))
+            continue
+        if isinstance(text, Str):
+            text = format_fields(text, text.literals[0] if text.literals else node)
+        role_value = Str([_LANGCHAIN_ROLES.get(role_name, "?")])
+        items.append(DictV({"role": role_value, "content": text}, node))
+    return ListV(items)

@@ -269,6 +269,11 @@ def format_template(
     return concat(*out) if out else Str([""])
 
 
+def format_fields(template: Str, node: cst.CSTNode) -> Str:
+    """A `{field}` template filled in later (by a framework): every field is a slot."""
+    return format_template(template, lambda name, index: None, lambda n, i: None, node) or template
+
+
 class _Placeholders:
     """Turns the placeholders of a template's literals into slots, in order, so that each one
     (a repeated `{x}` too) points at its own occurrence in the source."""
