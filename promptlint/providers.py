@@ -123,9 +123,11 @@ def infer_provider(site: CallSite, profiles: Profiles) -> str:
         return SDK_PROVIDERS[site.provider]
     if site.model is not None:  # LiteLLM: "anthropic/claude-...", "bedrock/...", or a bare name
         lowered = site.model.lower()
-        head = lowered.split("/")[0]
-        if "/" in lowered and head in profiles.providers:
+        head = re.split(r"[/:]", lowered)[0]  # "anthropic/claude-..." (LiteLLM), "openai:gpt-4o"
+        if head != lowered and head in profiles.providers:
             return head
+        if head == "google-gla" or head == "google-vertex":  # pydantic-ai's Gemini prefixes
+            return "gemini"
         name = model_name(lowered)
         for prefix, provider in _MODEL_PREFIXES.items():
             if name.startswith(prefix):
@@ -136,7 +138,7 @@ def infer_provider(site: CallSite, profiles: Profiles) -> str:
 def model_name(model: str) -> str:
     """The model's own name: without a router prefix (`anthropic/`, `bedrock/`) or a cloud's
     vendor prefix (`us.anthropic.claude-...`)."""
-    name = model.lower().rsplit("/", 1)[-1]
+    name = re.split(r"[/:]", model.lower())[-1]
     return re.sub(r"^(?:[a-z]+\.)+(?=[a-z])", "", name)
 
 
