@@ -112,6 +112,7 @@ def check_files(
     for model in models:
         internal += model.parse_error is not None and model.parse_error.internal
         findings.extend(analyse(model, rules, settings, estimator))
+    findings.extend(project_findings(models, rules, settings, estimator))
     # Linking may place a finding in an imported module outside the run: those are not reported
     # (pre-commit passes the changed files; their imports are read, not checked). Prompt files
     # the run's call sites load are reported: they are part of those prompts.
@@ -125,8 +126,17 @@ def check_source(
 ) -> CheckResult:
     """Lint one file's bytes (stdin, editors, tests)."""
     model = safe_extract(display, data, settings, None)
-    return CheckResult(
-        unique_sorted(analyse(model, rules, settings, estimator)),
-        1,
-        int(model.parse_error is not None and model.parse_error.internal),
-    )
+    findings = [*analyse(model, rules, settings, estimator)]
+    findings += project_findings([model], rules, settings, estimator)
+    internal = int(model.parse_error is not None and model.parse_error.internal)
+    return CheckResult(unique_sorted(findings), 1, internal)
+
+
+def project_findings(
+    models: Sequence[FileModel], rules: Sequence[Rule], settings: Settings, estimator: Estimator
+) -> list[Finding]:
+    """Findings of the project-wide rules (PC302), over every linked model at once."""
+    project = Context("", settings, estimator.tokens, estimator)
+    return [
+        f for r in rules if r.check_project is not None for f in r.check_project(models, project)
+    ]

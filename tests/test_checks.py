@@ -92,10 +92,17 @@ def test_volatile_is_exempt_only_in_the_final_user_message() -> None:
 def test_volatile_in_tools_and_system_blocks() -> None:
     now = slot("now", 7, volatile=True)
     tools = Template((Text("[]"), now))
-    call = CallSite("anthropic.messages", "anthropic", Span(1, 1, 1, 1), tools=tools,
-                    system=(Block(Template((now,))),), messages=(message("user", slot("q", 9)),))
-    assert [f.message.split(" sits in ")[1].split(":")[0] for f in
-            PC102.check_call_site(call, CTX)] == ["the tools", "the system prompt"]
+    call = CallSite(
+        "anthropic.messages",
+        "anthropic",
+        Span(1, 1, 1, 1),
+        tools=tools,
+        system=(Block(Template((now,))),),
+        messages=(message("user", slot("q", 9)),),
+    )
+    assert [
+        f.message.split(" sits in ")[1].split(":")[0] for f in PC102.check_call_site(call, CTX)
+    ] == ["the tools", "the system prompt"]
 
 
 def test_named_template_measures() -> None:
@@ -107,17 +114,30 @@ def test_named_template_measures() -> None:
 def test_selection_by_code_prefix_and_name() -> None:
     assert [r.code for r in select_rules(("PC1",), ())] == ["PC101", "PC102", "PC103"]
     chosen = select_rules(("ALL",), ("volatile-in-prompt", "PC4"))
-    assert [r.code for r in chosen] == ["PC000", "PC101", "PC103", "PC201", "PC202", "PC301"]
+    assert [r.code for r in chosen] == [
+        "PC000",
+        "PC101",
+        "PC103",
+        "PC201",
+        "PC202",
+        "PC301",
+        "PC302",
+    ]
     assert len(RULES) == len({r.code for r in RULES}) == len({r.name for r in RULES})
 
 
 # -- invariants ------------------------------------------------------------------------------------
 
-words = st.lists(st.sampled_from(["rule", "policy", "answer", "be", "kind"]), min_size=1,
-                 max_size=60).map(" ".join)
+words = st.lists(
+    st.sampled_from(["rule", "policy", "answer", "be", "kind"]), min_size=1, max_size=60
+).map(" ".join)
 segments = st.lists(
-    st.one_of(words.map(Text), st.builds(slot, st.sampled_from(["a", "b", "now"]),
-                                        st.integers(1, 50), volatile=st.booleans())),
+    st.one_of(
+        words.map(Text),
+        st.builds(
+            slot, st.sampled_from(["a", "b", "now"]), st.integers(1, 50), volatile=st.booleans()
+        ),
+    ),
     max_size=8,
 )
 

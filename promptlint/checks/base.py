@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,6 +28,8 @@ class Context:
 CallSiteCheck = Callable[[CallSite, Context], Iterable[Finding]]
 TemplateCheck = Callable[[NamedTemplate, Context], Iterable[Finding]]
 FileCheck = Callable[[FileModel, Context], Iterable[Finding]]
+# Project-wide rules see every linked file of the run at once (the context's path is unused).
+ProjectCheck = Callable[[Sequence[FileModel], Context], Iterable[Finding]]
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Rule:
     check_call_site: CallSiteCheck | None = None
     check_template: TemplateCheck | None = None
     check_file: FileCheck | None = None
+    check_project: ProjectCheck | None = None
 
     def finding(self, ctx: Context, at: Span | Slot, message: str) -> Finding:
         """A finding at a span of the checked file, or at a slot (which linking may have brought
