@@ -779,3 +779,35 @@ def test_file_without_llm_imports_or_prompt_names_is_empty() -> None:
             return os.path.join(path, greeting)
     """
     assert extract(src) == FileModel("mod.py")
+
+
+def test_class_attributes_resolve_through_self() -> None:
+    """`self.system_prompt` set in `__init__`, `self.MODEL` a class constant."""
+    site = only_site(
+        """
+        from openai import OpenAI
+
+
+        class Bot:
+            MODEL = "gpt-4o"
+            BASE = "You are Acme's assistant."
+
+            def __init__(self, client: OpenAI, name: str) -> None:
+                self.client = client
+                self.system_prompt = self.BASE + f" You help {name}."
+
+            def ask(self, question: str) -> str:
+                return self.client.chat.completions.create(
+                    model=self.MODEL,
+                    messages=[
+                        {"role": "system", "content": self.system_prompt},
+                        {"role": "user", "content": question},
+                    ],
+                )
+        """
+    )
+    assert site.model == "gpt-4o"
+    assert conversation(site) == [
+        ("system", ["You are Acme's assistant. You help {name}."]),
+        ("user", ["{question}"]),
+    ]

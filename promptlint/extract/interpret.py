@@ -30,6 +30,7 @@ from promptlint.extract.values import (
     Opaque,
     PathV,
     Pending,
+    SelfV,
     Spread,
     Str,
     Value,
@@ -132,7 +133,10 @@ class Interpreter:
         self._steps = 0
         self._depth = 0
         self._returns: list[Value] | None = None
-        self._pending_scopes: list[tuple[cst.FunctionDef | cst.ClassDef, Env]] = []
+        # Scopes to run after the module body: functions and classes with prompts in them, each
+        # with its defining scope and, for methods, the `self` they see.
+        self._pending_scopes: list[tuple[cst.FunctionDef | cst.ClassDef, Env, SelfV | None]] = []
+        self._self: SelfV | None = None  # while a class body runs: its instances' `self`
         self.module_env = Env()
         self._template_of: dict[int, int] = {}  # id(binding) -> its index in self.templates
 
@@ -141,11 +145,29 @@ class Interpreter:
         module_env = self.module_env
         self._exec_scope(self.module.body, module_env)
         while self._pending_scopes:
-            node, env = self._pending_scopes.pop(0)
+            node, env, instance = self._pending_scopes.pop(0)
             if isinstance(node, cst.FunctionDef):
-                self._exec_function(node, env, args=None, building=True)
+                args = _self_arg(node, instance)
+                self._exec_function(node, env, args=args, building=True)
             else:
-                self._exec_scope(node.body.body, Env(env))
+                self._exec_class(node, env)
+
+    def _exec_class(self, node: cst.ClassDef, env: Env) -> None:
+        class_env = Env(env)
+        instance = SelfV({}, class_env)
+        outer, self._self = self._self, instance
+        try:
+            self._exec_scope(node.body.body, class_env)
+        finally:
+            self._self = outer
+        init = class_env.vars.get("__init__")
+        if init is not None and isinstance(init.value, FuncV):  # what `self.x = ...` assigns
+            try:
+                self._exec_function(
+                    init.value.node, class_env, _self_arg(init.value.node, instance), building=False
+                )
+            except (_Budget, RecursionError):
+                pass
 
     def _exec_scope(self, body: Sequence[cst.CSTNode], env: Env) -> None:
         try:
@@ -188,12 +210,12 @@ class Interpreter:
         if isinstance(node, cst.FunctionDef):
             env.vars[node.name.value] = Binding(FuncV(node, env), node)
             if id(node) in self.scan.interesting_scopes:
-                self._pending_scopes.append((node, env))
+                self._pending_scopes.append((node, env, self._self))
             return
         if isinstance(node, cst.ClassDef):
             env.vars[node.name.value] = Binding(Opaque(node.name, node.name.value), node)
             if id(node) in self.scan.interesting_scopes:
-                self._pending_scopes.append((node, env))
+                self._pending_scopes.append((node, env, None))
             return
         if isinstance(node, cst.With):
             for item in node.items:
@@ -329,6 +351,9 @@ class Interpreter:
             self._note_template(target.value, value, statement, binding)
         elif isinstance(target, cst.Attribute):
             binding = Binding(value, statement, deps)
+            owner = env.lookup(target.value.value) if isinstance(target.value, cst.Name) else None
+            if owner is not None and isinstance(owner.value, SelfV):
+                owner.value.attrs[target.attr.value] = value  # `self.system_prompt = ...`
             self._note_template(target.attr.value, value, statement, binding)
         elif isinstance(target, (cst.Tuple, cst.List)):
             facts = facts_of(value)
@@ -443,6 +468,16 @@ class Interpreter:
                 return base
             if isinstance(base, PathV) and node.attr.value == "parent":
                 return PathV(files.parent(base.path))
+            if isinstance(base, SelfV):
+                attr = node.attr.value
+                found = base.attrs.get(attr)
+                if found is None:
+                    in_class = base.class_env.vars.get(attr)
+                    found = in_class.value if in_class is not None else None
+                if found is not None and not isinstance(found, Opaque):
+                    return found
+                facts = facts_of(found) if found is not None else NO_FACTS
+                return Opaque(node, f"self.{attr}", facts)
             # `prompts.SYSTEM` on an imported module: a name the link stage may resolve.
             ref = f"{base.ref}.{node.attr.value}" if isinstance(base, Opaque) and base.ref else None
             return Opaque(node, None, facts_of(base), ref=ref)
@@ -1047,3 +1082,14 @@ def _int_literal(node: cst.BaseExpression) -> int | None:
     if isinstance(node, cst.Integer):
         return int(node.value)
     return None
+
+
+def _self_arg(node: cst.FunctionDef, instance: SelfV | None) -> dict[str, Value] | None:
+    """A method's first parameter bound to its class's `self` (static methods aside)."""
+    params = (*node.params.posonly_params, *node.params.params)
+    if instance is None or not params:
+        return None
+    decorators = {d.decorator.value for d in node.decorators if isinstance(d.decorator, cst.Name)}
+    if "staticmethod" in decorators or "classmethod" in decorators:
+        return None
+    return {params[0].name.value: instance}

@@ -137,7 +137,16 @@ class JinjaEnvV:
     directory: str | None
 
 
-Value = Str | Opaque | ListV | Spread | DictV | ClientV | FuncV | PathV | JinjaEnvV
+@dataclass
+class SelfV:
+    """`self` inside the methods of a class: the attributes `__init__` assigns, then the class
+    body's own names (class-level constants)."""
+
+    attrs: dict[str, Value]
+    class_env: Env
+
+
+Value = Str | Opaque | ListV | Spread | DictV | ClientV | FuncV | PathV | JinjaEnvV | SelfV
 
 
 def facts_of(value: Value) -> Facts:
