@@ -73,12 +73,16 @@ class Estimator:
         breakpoint_ends: list[int] = []  # prefix length at breakpoints inside the stable prefix
         after: list[str] = []  # static text after the first dynamic value
         slots = 0
+        prefix_dynamic = 0  # per-process values inside the stable prefix
         stable = True
         parts = list(site.cache_parts())
         for index, (template, breakpoint) in enumerate(parts):
             separator = PART_SEPARATOR if index < len(parts) - 1 else ""
             for segment in template.segments:
-                if isinstance(segment, Slot):
+                if isinstance(segment, Slot) and segment.per_process and stable:
+                    slots += 1  # the same on every request: stays in the stable prefix
+                    prefix_dynamic += 1
+                elif isinstance(segment, Slot):
                     slots += 1
                     stable = False
                 elif stable:
@@ -104,8 +108,10 @@ class Estimator:
         if part_ends and late_breakpoint and (stable or conversation):
             breakpoint_ends.append(part_ends[-1])
         text = "".join(prefix)
-        static_prefix = self._tokens.count(text)
-        static = static_prefix + sum(self._tokens.count(t) for t in after if t)
+        # Values computed at import are stable but of unknown size: `dynamic-tokens` each.
+        static_prefix = self._tokens.count(text) + prefix_dynamic * self._dynamic_tokens
+        static = static_prefix - prefix_dynamic * self._dynamic_tokens
+        static += sum(self._tokens.count(t) for t in after if t)
         total = static + slots * self._dynamic_tokens
         reach = max((self._tokens.count(text[:end]) for end in set(breakpoint_ends)), default=0)
         if profile.explicit:

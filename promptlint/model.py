@@ -55,6 +55,9 @@ class Slot:
     unordered: bool = False
     history: bool = False
     unsorted_json: bool = False
+    # Computed once when the module is imported (a module constant built by code): the same on
+    # every request, so it does not end the stable prefix. Its size is not known statically.
+    per_process: bool = False
     # An imported name (`.prompts.SYSTEM`, `pkg.helpers.build()`) the link stage may resolve.
     ref: str | None = None
     # The file the slot's span is in, when linking brought it from another module.

@@ -255,10 +255,10 @@ def test_long_sums_are_followed(project: Path) -> None:
     generation, used for positions, runs out of recursion: that file is then a PC000."""
     terms = " + ".join(["'word '"] * 250)
     (project / "app" / "sum.py").write_text(
-        f"import time\nSYSTEM_PROMPT = f'{{time.time()}}' + {terms}\n"
+        f"import time\ndef build():\n    SYSTEM_PROMPT = f'{{time.time()}}' + {terms}\n"
     )
     _, out = invoke("app/sum.py", "--format", "json")
-    assert [(f["code"], f["line"]) for f in json.loads(out)] == [("PC101", 2), ("PC102", 2)]
+    assert [(f["code"], f["line"]) for f in json.loads(out)] == [("PC101", 3), ("PC102", 3)]
 
 
 def test_internal_error_on_one_file_exits_2_and_keeps_the_others(

@@ -482,7 +482,8 @@ def test_module_level_prompt_template_without_a_call_site() -> None:
             Template(
                 (
                     Text("Today is "),
-                    Slot("datetime.now()", locate(src, "datetime.now()"), volatile=True),
+                    # Computed once, when the module is imported: the same on every request.
+                    Slot("datetime.now()", locate(src, "datetime.now()"), per_process=True),
                     Text(". Rules follow."),
                 ),
                 locate(src, 'SYSTEM_PROMPT = f"Today is {datetime.now()}. Rules follow."'),

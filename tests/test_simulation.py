@@ -427,13 +427,16 @@ def simulate_independent(
     average, and the estimate assumes `mean` tokens per slot."""
     rng = random.Random(seed)
     slots = case.slots
-    nonces = draw_nonces(rng, REQUESTS * len(slots))
+    nonces = draw_nonces(rng, (REQUESTS + 1) * len(slots))
     estimate = case.estimate(mean)
     cache = Cache(estimate.profile)
+    # A value computed at import (a module constant built by code) is the same on every request.
+    fixed = {s: value(next(nonces), mean, rng) for s in slots if s.per_process}
     shares = []
     for index, sizes in enumerate(lengths(rng, len(slots), mean, spread)):
         values = {
-            slot: value(next(nonces), size, rng) for slot, size in zip(slots, sizes, strict=True)
+            slot: fixed.get(slot) or value(next(nonces), size, rng)
+            for slot, size in zip(slots, sizes, strict=True)
         }
         request = render(case.site, values)
         cached = cache.serve(request)

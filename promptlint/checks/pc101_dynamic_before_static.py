@@ -25,7 +25,9 @@ def _first_slot_and_static_after(
     for segments, message in parts:
         for segment in segments:
             if isinstance(segment, Slot):
-                first = first or segment
+                # A value computed once at import is the same on every request: not a start.
+                if not segment.per_process:
+                    first = first or segment
             elif first is not None and (skip_static_of is None or message is not skip_static_of):
                 static_after.append(segment.text)
     if first is None or not static_after:

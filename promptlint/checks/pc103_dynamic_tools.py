@@ -16,7 +16,9 @@ from promptlint.model import CallSite, Finding, Severity, Slot
 
 
 def _reported_elsewhere(slot: Slot) -> bool:
-    return slot.volatile or (slot.unsorted_json and not slot.unordered)
+    # Built once at import (a module constant) is fixed per request; volatile is PC102's, an
+    # unsorted json.dumps PC202's.
+    return slot.per_process or slot.volatile or (slot.unsorted_json and not slot.unordered)
 
 
 def _message(slot: Slot) -> str:

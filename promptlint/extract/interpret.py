@@ -8,6 +8,7 @@ What it cannot follow becomes a dynamic value, never an error. A name assigned o
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 import sys
@@ -144,11 +145,17 @@ class Interpreter:
     def run(self) -> None:
         module_env = self.module_env
         self._exec_scope(self.module.body, module_env)
+        _computed_at_import(module_env)
         while self._pending_scopes:
             node, env, instance = self._pending_scopes.pop(0)
             if isinstance(node, cst.FunctionDef):
                 args = _self_arg(node, instance)
-                self._exec_function(node, env, args=args, building=True)
+                returned = self._exec_function(node, env, args=args, building=True)
+                binding = env.vars.get(node.name.value)
+                if id(node) in self.scan.prompt_functions and binding is not None:
+                    if isinstance(returned, Str) and returned.parts:
+                        name = f"{node.name.value}()"
+                        self.templates.append(RawTemplate(name, returned, node.name, binding))
             else:
                 self._exec_class(node, env)
 
@@ -1093,3 +1100,15 @@ def _self_arg(node: cst.FunctionDef, instance: SelfV | None) -> dict[str, Value]
     if "staticmethod" in decorators or "classmethod" in decorators:
         return None
     return {params[0].name.value: instance}
+
+
+def _computed_at_import(env: Env) -> None:
+    """Module-level values are computed once per process: mark their dynamic parts so."""
+    for binding in env.vars.values():
+        value = binding.value
+        if isinstance(value, Opaque):
+            binding.value = dataclasses.replace(value, facts=value.facts.at_import())
+        elif isinstance(value, Str):
+            for part in value.parts:
+                if isinstance(part, Pending):
+                    part.facts = part.facts.at_import()

@@ -197,6 +197,7 @@ class Freezer:
             volatile=pending.facts.volatile,
             unordered=pending.facts.unordered,
             unsorted_json=pending.facts.unsorted_json,
+            per_process=pending.facts.per_process,
             ref=pending.ref,
             history=pending.history,
         )

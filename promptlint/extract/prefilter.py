@@ -2,7 +2,8 @@
 
 Most files of a real code base hold no prompt. A file passes when it contains an API call chain
 (`completions.create`, `messages.create`, `models.generate_content`, ...), mentions `litellm`,
-LangChain's `ChatPromptTemplate` or `pydantic_ai`, or assigns to a prompt-named variable.
+LangChain's `ChatPromptTemplate` or `pydantic_ai`, or assigns to (or defines) a prompt-named
+name.
 Anything extraction can find needs one of these in the source text, so skipping the others loses
 nothing (a test checks this on the fixtures and the rule pages' examples).
 """
@@ -49,5 +50,7 @@ def compile_prefilter(prompt_names: Sequence[str]) -> Prefilter:
     chunks = sorted({_literal_chunk(p).lower().encode("utf-8") for p in prompt_names})
     if any(not c for c in chunks):  # a pattern such as "*": every assignment may be a prompt
         return Prefilter(((b"", re.compile(rb"")),))
+    # An assignment (`X =`, `X: str =`), or a definition (`def build_x_prompt(`).
     assignments = [(c, re.escape(c) + rb"\w*\s*(?::[^=\n]*)?=(?!=)") for c in chunks]
+    assignments += [(c, rb"def\s+\w*" + re.escape(c) + rb"\w*\s*\(") for c in chunks]
     return Prefilter(tuple((k, re.compile(p)) for k, p in (*_CALL_CHECKS, *assignments)))

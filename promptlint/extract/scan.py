@@ -87,11 +87,12 @@ class ModuleScan:
     candidates: dict[int, list[Candidate]] = field(default_factory=dict)  # id(statement) -> calls
     candidate_calls: set[int] = field(default_factory=set)  # id(call)
     prompt_assigns: set[int] = field(default_factory=set)  # id(statement)
+    prompt_functions: set[int] = field(default_factory=set)  # id(FunctionDef)
     interesting_scopes: set[int] = field(default_factory=set)  # id(scope node)
 
     @property
     def is_empty(self) -> bool:
-        return not self.candidates and not self.prompt_assigns
+        return not self.candidates and not self.prompt_assigns and not self.prompt_functions
 
 
 _SDK_ROOTS = {
@@ -180,6 +181,7 @@ class _Scanner:
             cst.Call: self.visit_Call,
             cst.Assign: self.visit_Assign,
             cst.AnnAssign: self.visit_AnnAssign,
+            cst.FunctionDef: self.visit_FunctionDef,
         }
         stack: list[tuple[cst.CSTNode, Statement | None, tuple[Scope, ...]]] = [
             (module, None, (module,))
@@ -277,7 +279,12 @@ class _Scanner:
         head = self.result.imports.get(chain[0], chain[0])
         return ".".join([head, *chain[1:]])
 
-    # -- prompt-named assignments ------------------------------------------------------------
+    # -- prompt-named functions and assignments ----------------------------------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        """`def build_system_prompt(...)`: the template it returns is a prompt template."""
+        if self._prompt_names.fullmatch(node.name.value):
+            self.result.prompt_functions.add(id(node))
+            self._mark_interesting()
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
             self._check_target(node, target.target)

@@ -8,6 +8,7 @@ unordered), so those facts survive assignments, attribute access and calls.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import string
@@ -33,17 +34,24 @@ class Facts:
     volatile: bool = False
     unordered: bool = False
     unsorted_json: bool = False
+    per_process: bool = False  # computed once, at import: the same on every request
 
     def __or__(self, other: Facts) -> Facts:
         return Facts(
             self.volatile or other.volatile,
             self.unordered or other.unordered,
             self.unsorted_json or other.unsorted_json,
+            self.per_process and other.per_process,
         )
 
     def ordered(self) -> Facts:
         """The same value after `sorted()`: its order is fixed now."""
-        return Facts(self.volatile, False, self.unsorted_json)
+        return dataclasses.replace(self, unordered=False)
+
+    def at_import(self) -> Facts:
+        """A value the module computes once when it is imported: it does not change between
+        requests (a set's iteration order still changes between processes)."""
+        return dataclasses.replace(self, volatile=False, per_process=not self.unordered)
 
 
 NO_FACTS = Facts()
