@@ -152,10 +152,10 @@ class Interpreter:
                 args = _self_arg(node, instance)
                 returned = self._exec_function(node, env, args=args, building=True)
                 binding = env.vars.get(node.name.value)
-                if id(node) in self.scan.prompt_functions and binding is not None:
-                    if isinstance(returned, Str) and returned.parts:
-                        name = f"{node.name.value}()"
-                        self.templates.append(RawTemplate(name, returned, node.name, binding))
+                is_prompt = id(node) in self.scan.prompt_functions
+                if is_prompt and binding and isinstance(returned, Str) and returned.parts:
+                    name = f"{node.name.value}()"
+                    self.templates.append(RawTemplate(name, returned, node.name, binding))
             else:
                 self._exec_class(node, env)
 
