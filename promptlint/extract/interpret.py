@@ -48,6 +48,7 @@ from promptlint.extract.values import (
     union,
 )
 from promptlint.extract.volatility import (
+    ORDER_KEEPING_CALLS,
     ORDERING_CALLS,
     UNORDERED_CALLS,
     UNORDERED_METHODS,
@@ -659,7 +660,9 @@ class Interpreter:
                 volatile=is_volatile(qualified),
                 unordered=method in UNORDERED_METHODS or qualified in UNORDERED_CALLS,
             )
-            facts = own | receiver_facts | self._arg_facts(node, env)
+            # An argument's iteration order matters only when the call iterates it into its
+            # result (`list(s)`, `", ".join(s)`); `f(exclude={...})` or `x in {...}` does not.
+            facts = own | receiver_facts | self._arg_facts(node, env).ordered()
             return Opaque(node, None, facts, ref=self._call_ref(func, env))
         if isinstance(func, cst.Name):
             binding = self.lookup(func.value, env)
@@ -680,7 +683,10 @@ class Interpreter:
                 facts = self._arg_facts(node, env)
                 return Opaque(node, None, facts.ordered())
         own = Facts(volatile=is_volatile(qualified), unordered=qualified in UNORDERED_CALLS)
-        return Opaque(node, None, own | self._arg_facts(node, env), ref=self._call_ref(func, env))
+        args = self._arg_facts(node, env)
+        if not (isinstance(func, cst.Name) and func.value in ORDER_KEEPING_CALLS):
+            args = args.ordered()
+        return Opaque(node, None, own | args, ref=self._call_ref(func, env))
 
     def exports(self) -> list[RawTemplate]:
         """Module-level string templates, and module-level functions that return one (exported

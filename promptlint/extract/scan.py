@@ -285,6 +285,7 @@ class _Scanner:
         if self._prompt_names.fullmatch(node.name.value):
             self.result.prompt_functions.add(id(node))
             self._mark_interesting()
+
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
             self._check_target(node, target.target)

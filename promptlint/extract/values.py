@@ -269,6 +269,11 @@ def format_template(
             if field_name is None:
                 continue
             base = field_name.split(".")[0].split("[")[0]
+            if base and not (base.isidentifier() or base.isdigit()):
+                # `{"r.dist": 1440}` in an example is JSON, not a field (`.format` would raise).
+                spec_text = (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+                out.append(Str(["{" + field_name + spec_text + "}"]))
+                continue
             index = -1
             if base == "":
                 index, auto_index = auto_index, auto_index + 1

@@ -43,6 +43,8 @@ UNORDERED_CALLS = frozenset(
 )
 UNORDERED_METHODS = frozenset({"iterdir", "glob", "rglob"})
 ORDERING_CALLS = frozenset({"sorted"})
+# Calls whose result iterates their argument in its own order (a set stays unordered).
+ORDER_KEEPING_CALLS = frozenset({"list", "tuple", "iter", "reversed", "enumerate", "next"})
 
 
 def is_volatile(qualified: str | None) -> bool:
