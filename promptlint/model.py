@@ -58,6 +58,8 @@ class Slot:
     # Computed once when the module is imported (a module constant built by code): the same on
     # every request, so it does not end the stable prefix. Its size is not known statically.
     per_process: bool = False
+    # A parameter or an attribute set elsewhere: the value is made by the caller, not here.
+    passed_in: bool = False
     # An imported name (`.prompts.SYSTEM`, `pkg.helpers.build()`) the link stage may resolve.
     ref: str | None = None
     # The file the slot's span is in, when linking brought it from another module.

@@ -228,7 +228,7 @@ def test_whole_run_needs_no_network(tmp_path: Path) -> None:
         text=True,
     )
     assert proc.returncode == 1, proc.stderr
-    assert len(json.loads(proc.stdout)) == 17  # the planted faults of fixtures/
+    assert len(json.loads(proc.stdout)) == 27  # the planted faults of fixtures/
     assert list(tmp_path.iterdir()) == []
 
 

@@ -548,7 +548,7 @@ def test_history_splice() -> None:
     history = site.messages[1]
     assert history.is_history
     assert history.blocks[0].content.slots == (
-        Slot("history", locate(src, "*history"), history=True),
+        Slot("history", locate(src, "*history"), history=True, passed_in=True),
     )
     assert not site.messages[0].is_history
     assert not site.messages[2].is_history
@@ -559,7 +559,12 @@ def test_messages_is_a_history_variable() -> None:
     site = only_site(src)
     assert conversation(site) == [("history", ["{history!h}"])]
     assert site.messages[0].blocks[0].content.slots == (
-        Slot("history", locate(src, "messages=history", part="history"), history=True),
+        Slot(
+            "history",
+            locate(src, "messages=history", part="history"),
+            history=True,
+            passed_in=True,
+        ),
     )
 
 

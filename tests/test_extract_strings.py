@@ -93,9 +93,9 @@ def test_fstring_format_spec_and_conversion_are_slots() -> None:
     template = system_of(src)
     assert template.segments == (
         Text("A "),
-        Slot("v", locate(src, "{v:>10}", part="v")),
+        Slot("v", locate(src, "{v:>10}", part="v"), passed_in=True),
         Text(" B "),
-        Slot("w", locate(src, "{w!r}", part="w")),
+        Slot("w", locate(src, "{w!r}", part="w"), passed_in=True),
         Text(" C"),
     )
 
@@ -108,7 +108,7 @@ def test_fstring_brace_escapes_are_static_text() -> None:
     src = chat('prompt = f"Use {{braces}} for {v}."')
     assert system_of(src).segments == (
         Text("Use {braces} for "),
-        Slot("v", locate(src, "{v}", part="v")),
+        Slot("v", locate(src, "{v}", part="v"), passed_in=True),
         Text("."),
     )
 
@@ -150,7 +150,7 @@ def test_format_keyword_slot_and_static_keyword_inlined() -> None:
     template = system_of(src)
     assert template.segments == (
         Text("Hello "),
-        Slot("name", locate(src, "{name}")),
+        Slot("name", locate(src, "{name}"), passed_in=True),
         Text(", I am Bob."),
     )
 
@@ -169,7 +169,7 @@ def test_named_template_format() -> None:
     src = chat('prompt = TEMPLATE.format(user=v, topic="billing")', prelude)
     template = system_of(src)
     assert render(template) == "You help {user} with billing."
-    assert template.slots == (Slot("user", locate(src, "{user}")),)
+    assert template.slots == (Slot("user", locate(src, "{user}"), passed_in=True),)
     # Consumed by the call site: not linted on its own.
     assert extract(src).templates == ()
 
@@ -188,7 +188,7 @@ def test_percent_with_a_dict() -> None:
     template = system_of(src)
     assert template.segments == (
         Text("Hello "),
-        Slot("name", locate(src, "%(name)s")),
+        Slot("name", locate(src, "%(name)s"), passed_in=True),
         Text(", from Support."),
     )
 
@@ -372,7 +372,14 @@ def test_parameters_are_dynamic_non_volatile_slots() -> None:
     template = system_of(src)
     assert template.segments == (
         Text("Hi "),
-        Slot("v", locate(src, "{v}", part="v"), volatile=False, unordered=False, history=False),
+        Slot(
+            "v",
+            locate(src, "{v}", part="v"),
+            volatile=False,
+            unordered=False,
+            history=False,
+            passed_in=True,  # a parameter: the caller makes it
+        ),
         Text("."),
     )
 

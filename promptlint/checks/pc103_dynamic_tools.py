@@ -16,9 +16,14 @@ from promptlint.model import CallSite, Finding, Severity, Slot
 
 
 def _reported_elsewhere(slot: Slot) -> bool:
-    # Built once at import (a module constant) is fixed per request; volatile is PC102's, an
+    # Built once at import (a module constant) is fixed per request; tools passed in by the caller
+    # (an adapter forwarding them) are judged where they are built; volatile is PC102's, an
     # unsorted json.dumps PC202's.
-    return slot.per_process or slot.volatile or (slot.unsorted_json and not slot.unordered)
+    if slot.volatile:
+        return True
+    if slot.unordered:
+        return False
+    return slot.per_process or slot.passed_in or slot.unsorted_json
 
 
 def _message(slot: Slot) -> str:

@@ -18,7 +18,7 @@ import re
 import libcst as cst
 
 from promptlint.extract.jinja import JinjaError, JinjaSlot, jinja_parts
-from promptlint.extract.values import Facts, Opaque, PathV, Pending, Str, Value
+from promptlint.extract.values import Facts, Opaque, PathV, Pending, Str, Value, fill_later
 
 FILE_REF = "file:"
 # How a file's text is used: as it is, as a str.format template, a string.Template, or jinja2.
@@ -82,7 +82,10 @@ def inline_jinja(source: Str, node: cst.CSTNode) -> Str:
         return Str([Pending(node, f"jinja2 template ({parts.message})", Facts())])
     out: list[str | Pending] = []
     for part in parts:
-        out.append(part if isinstance(part, str) else Pending(node, _slot_name(part), Facts()))
+        if isinstance(part, str):
+            out.append(part)
+        else:
+            out.append(Pending(node, _slot_name(part), Facts(), fill_later=True))
     return Str(out)
 
 
@@ -107,4 +110,4 @@ def template_fields(source: Str, node: cst.CSTNode) -> Str:
             out.append(Pending(node, name, Facts()) if name else "$")
             last = match.end()
         out.append(part[last:])
-    return Str([p for p in out if p != ""], source.literals)
+    return fill_later(Str([p for p in out if p != ""], source.literals), source)

@@ -94,6 +94,7 @@ _STR_METHODS: dict[str, Callable[[str], str]] = {
     "capitalize": str.capitalize,
 }
 
+_PASSED_IN = Facts(passed_in=True)
 _SDK_TOPS = frozenset({"openai", "anthropic", "google", "litellm"})
 
 MAX_STEPS = 200_000  # evaluation budget per module: pathological input degrades to dynamic values
@@ -229,7 +230,11 @@ class Interpreter:
             for item in node.items:
                 if item.asname is not None:
                     opened = self.eval(item.item, env)
-                    handle = opened if isinstance(opened, PathV) else Opaque(item.item)
+                    handle = (
+                        opened
+                        if isinstance(opened, PathV)
+                        else Opaque(item.item, facts=facts_of(opened))
+                    )
                     self._bind(item.asname.name, handle, env, node, [])
             self._exec_block(node.body.body, env, conditional)
             return
@@ -485,6 +490,8 @@ class Interpreter:
                 if found is not None and not isinstance(found, Opaque):
                     return found
                 facts = facts_of(found) if found is not None else NO_FACTS
+                if found is None:
+                    facts = Facts(passed_in=True)  # set outside this class's __init__
                 return Opaque(node, f"self.{attr}", facts)
             # `prompts.SYSTEM` on an imported module: a name the link stage may resolve.
             ref = f"{base.ref}.{node.attr.value}" if isinstance(base, Opaque) and base.ref else None
@@ -660,9 +667,7 @@ class Interpreter:
                 volatile=is_volatile(qualified),
                 unordered=method in UNORDERED_METHODS or qualified in UNORDERED_CALLS,
             )
-            # An argument's iteration order matters only when the call iterates it into its
-            # result (`list(s)`, `", ".join(s)`); `f(exclude={...})` or `x in {...}` does not.
-            facts = own | receiver_facts | self._arg_facts(node, env).ordered()
+            facts = own | receiver_facts | self._arg_facts(node, env)
             return Opaque(node, None, facts, ref=self._call_ref(func, env))
         if isinstance(func, cst.Name):
             binding = self.lookup(func.value, env)
@@ -683,10 +688,7 @@ class Interpreter:
                 facts = self._arg_facts(node, env)
                 return Opaque(node, None, facts.ordered())
         own = Facts(volatile=is_volatile(qualified), unordered=qualified in UNORDERED_CALLS)
-        args = self._arg_facts(node, env)
-        if not (isinstance(func, cst.Name) and func.value in ORDER_KEEPING_CALLS):
-            args = args.ordered()
-        return Opaque(node, None, own | args, ref=self._call_ref(func, env))
+        return Opaque(node, None, own | self._arg_facts(node, env), ref=self._call_ref(func, env))
 
     def exports(self) -> list[RawTemplate]:
         """Module-level string templates, and module-level functions that return one (exported
@@ -977,10 +979,12 @@ class Interpreter:
             if args is not None and name in args:
                 env.vars[name] = Binding(args[name], None)
             else:
-                env.vars[name] = Binding(Opaque(param.name, name), None)
+                env.vars[name] = Binding(Opaque(param.name, name, _PASSED_IN), None)
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
-                env.vars[star.name.value] = Binding(Opaque(star.name, star.name.value), None)
+                env.vars[star.name.value] = Binding(
+                    Opaque(star.name, star.name.value, _PASSED_IN), None
+                )
         outer_returns, self._returns = self._returns, []
         if not building:
             self._depth += 1
@@ -1004,7 +1008,18 @@ class Interpreter:
 
     # -- small helpers -------------------------------------------------------------------------
     def _arg_facts(self, node: cst.Call, env: Env) -> Facts:
-        return union(facts_of(self.eval(arg.value, env)) for arg in node.args)
+        """What a call's result inherits from its arguments. A set written as an argument
+        (`dump(exclude={"id"})`) is an option, not something the result iterates; a value
+        derived from iterating one (a loop variable) keeps its order problem."""
+        facts = NO_FACTS
+        for arg in node.args:
+            fact = facts_of(self.eval(arg.value, env))
+            if isinstance(arg.value, (cst.Set, cst.SetComp)) and not (
+                isinstance(node.func, cst.Name) and node.func.value in ORDER_KEEPING_CALLS
+            ):
+                fact = fact.ordered()
+            facts = facts | fact
+        return facts
 
     def _static_arg(self, node: cst.Call, env: Env) -> str | None:
         if not node.args:
@@ -1116,5 +1131,5 @@ def _computed_at_import(env: Env) -> None:
             binding.value = dataclasses.replace(value, facts=value.facts.at_import())
         elif isinstance(value, Str):
             for part in value.parts:
-                if isinstance(part, Pending):
+                if isinstance(part, Pending) and not part.fill_later:
                     part.facts = part.facts.at_import()

@@ -198,6 +198,7 @@ class Freezer:
             unordered=pending.facts.unordered,
             unsorted_json=pending.facts.unsorted_json,
             per_process=pending.facts.per_process,
+            passed_in=pending.facts.passed_in,
             ref=pending.ref,
             history=pending.history,
         )

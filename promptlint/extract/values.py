@@ -35,6 +35,7 @@ class Facts:
     unordered: bool = False
     unsorted_json: bool = False
     per_process: bool = False  # computed once, at import: the same on every request
+    passed_in: bool = False  # a parameter (or an attribute set elsewhere): made by the caller
 
     def __or__(self, other: Facts) -> Facts:
         return Facts(
@@ -42,6 +43,7 @@ class Facts:
             self.unordered or other.unordered,
             self.unsorted_json or other.unsorted_json,
             self.per_process and other.per_process,
+            self.passed_in and other.passed_in,
         )
 
     def ordered(self) -> Facts:
@@ -68,6 +70,7 @@ class Pending:
     history: bool = False
     needle: str | None = None
     occurrence: int = 0  # which occurrence of `needle` in the literal (repeated placeholders)
+    fill_later: bool = False  # a template field a framework fills per call, not a computed value
     ref: str | None = None  # an imported name, for the link stage
 
 
@@ -293,7 +296,19 @@ def format_template(
 
 def format_fields(template: Str, node: cst.CSTNode) -> Str:
     """A `{field}` template filled in later (by a framework): every field is a slot."""
-    return format_template(template, lambda name, index: None, lambda n, i: None, node) or template
+    filled = format_template(template, lambda name, index: None, lambda n, i: None, node)
+    if filled is None:
+        return template
+    return fill_later(filled, template)
+
+
+def fill_later(result: Str, source: Str) -> Str:
+    """Mark the slots `result` added to `source` as fields filled per call."""
+    known = {id(p) for p in source.parts}
+    for part in result.parts:
+        if isinstance(part, Pending) and id(part) not in known:
+            part.fill_later = True
+    return result
 
 
 class _Placeholders:

@@ -75,11 +75,16 @@ _HEADERS = (
 )
 
 
+def _location(row: Row) -> str:
+    cell = f"cell {row.site.span.cell}:" if row.site.span.cell is not None else ""
+    return f"{row.path}:{cell}{row.site.span.line}"
+
+
 def _cells(row: Row, hit_rate: float) -> list[str]:
     e = row.estimate
     money = costs(e, hit_rate)
     return [
-        f"{row.path}:{row.site.span.line}",
+        _location(row),
         row.site.api,
         row.site.model or "?",
         e.profile.name,
@@ -182,6 +187,8 @@ def render_json(rows: Sequence[Row], hit_rate: float, encoding: str, provider: s
                 ),
             }
         )
+        if row.site.span.cell is not None:  # notebooks: the line is within this cell
+            sites[-1]["cell"] = row.site.span.cell
     document = {
         "version": REPORT_VERSION,
         "encoding": encoding,
