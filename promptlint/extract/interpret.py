@@ -634,15 +634,16 @@ class Interpreter:
     def _eval_comprehension(
         self, node: cst.ListComp | cst.GeneratorExp | cst.DictComp, env: Env
     ) -> Value:
-        facts = NO_FACTS
+        # What it iterates decides: a comprehension over a parameter is made from the caller's
+        # data (passed in), over a set it is unordered.
+        found: list[Facts] = []
         clause: cst.CompFor | None = node.for_in
         while clause is not None:
             iterated = self.eval(clause.iter, env)
-            facts = (
-                facts | facts_of(iterated) | iteration_facts(clause.iter, iterated, self.qualified)
-            )
+            order = iteration_facts(clause.iter, iterated, self.qualified)
+            found.append(facts_of(iterated) | dataclasses.replace(order, passed_in=True))
             clause = clause.inner_for_in
-        return Opaque(node, None, facts)
+        return Opaque(node, None, union(found) if found else NO_FACTS)
 
     def _eval_call(self, node: cst.Call, env: Env) -> Value:
         if id(node) in self.scan.candidate_calls:

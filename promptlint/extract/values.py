@@ -164,11 +164,7 @@ def facts_of(value: Value) -> Facts:
     if isinstance(value, Opaque):
         return value.facts
     if isinstance(value, Str):
-        facts = NO_FACTS
-        for part in value.parts:
-            if isinstance(part, Pending):
-                facts = facts | part.facts
-        return facts
+        return union(part.facts for part in value.parts if isinstance(part, Pending))
     if isinstance(value, ListV):
         return union(facts_of(v) for v in value.items)
     if isinstance(value, Spread):
@@ -179,10 +175,11 @@ def facts_of(value: Value) -> Facts:
 
 
 def union(facts: Iterable[Facts]) -> Facts:
-    result = NO_FACTS
+    """The facts of a value made of several: any is volatile, all are per-process."""
+    result: Facts | None = None
     for f in facts:
-        result = result | f
-    return result
+        result = f if result is None else result | f
+    return result if result is not None else NO_FACTS
 
 
 def as_str(value: Value, node: cst.CSTNode, name: str | None = None) -> Str:
