@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import libcst as cst
 
 from promptlint.extract import files, sdk
-from promptlint.extract.raw import Binding, RawCallSite, RawTemplate
+from promptlint.extract.raw import Binding, RawBlock, RawCallSite, RawTemplate
 from promptlint.extract.scan import ModuleScan, attribute_chain
 from promptlint.extract.values import (
     NO_FACTS,
@@ -141,6 +141,7 @@ class Interpreter:
         self._pending_scopes: list[tuple[cst.FunctionDef | cst.ClassDef, Env, SelfV | None]] = []
         self._self: SelfV | None = None  # while a class body runs: its instances' `self`
         self.module_env = Env()
+        self._agents: dict[str, RawCallSite] = {}  # pydantic-ai agents by variable name
         self._template_of: dict[int, int] = {}  # id(binding) -> its index in self.templates
 
     # -- entry point -------------------------------------------------------------------------
@@ -218,6 +219,7 @@ class Interpreter:
         self._build_call_sites(node, env)
         if isinstance(node, cst.FunctionDef):
             env.vars[node.name.value] = Binding(FuncV(node, env), node)
+            self._add_agent_prompt(node, env)
             if id(node) in self.scan.interesting_scopes:
                 self._pending_scopes.append((node, env, self._self))
             return
@@ -397,9 +399,7 @@ class Interpreter:
 
     # -- call sites --------------------------------------------------------------------------
     def _build_call_sites(self, statement: cst.CSTNode, env: Env) -> None:
-        if (
-            self._depth
-        ):  # inside a helper followed from a call: its call sites are built once, elsewhere
+        if self._depth:  # inside a helper followed from a call: built once, elsewhere
             return
         for candidate in self.scan.candidates.get(id(statement), ()):
             reads: list[Binding] = []
@@ -413,6 +413,10 @@ class Interpreter:
             if site is not None:
                 site.reads = list(reads)
                 self.call_sites.append(site)
+                if site.api == "pydantic_ai.agent" and isinstance(statement, cst.Assign):
+                    for target in statement.targets:  # for its `@agent.system_prompt` functions
+                        if isinstance(target.target, cst.Name):
+                            self._agents[target.target.value] = site
 
     # -- expressions -------------------------------------------------------------------------
     def _tick(self) -> None:
@@ -690,6 +694,25 @@ class Interpreter:
                 return Opaque(node, None, facts.ordered())
         own = Facts(volatile=is_volatile(qualified), unordered=qualified in UNORDERED_CALLS)
         return Opaque(node, None, own | self._arg_facts(node, env), ref=self._call_ref(func, env))
+
+    def _add_agent_prompt(self, node: cst.FunctionDef, env: Env) -> None:
+        """pydantic-ai `@agent.system_prompt` / `@agent.instructions` functions: what they return
+        is appended to that agent's system prompt, in definition order."""
+        for decorator in node.decorators:
+            target = decorator.decorator
+            if isinstance(target, cst.Call):  # `@agent.system_prompt(dynamic=True)`
+                target = target.func
+            if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)):
+                continue
+            site = self._agents.get(target.value.value)
+            if site is None or target.attr.value not in {"system_prompt", "instructions"}:
+                continue
+            try:
+                returned = self._exec_function(node, env, None, building=False)
+            except (_Budget, RecursionError):
+                returned = None
+            content = returned if returned is not None else Opaque(node.name, node.name.value)
+            site.system.append(RawBlock(as_str(content, node.name)))
 
     def exports(self) -> list[RawTemplate]:
         """Module-level string templates, and module-level functions that return one (exported
