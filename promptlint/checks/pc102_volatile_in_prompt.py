@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from promptlint.checks.base import Context, Rule
-from promptlint.model import CallSite, Finding, NamedTemplate, Severity, Slot, Template
+from promptlint.checks.placement import before_final_user
+from promptlint.model import CallSite, Finding, NamedTemplate, Severity, Slot
 
 
 def _message(slot: Slot, where: str) -> str:
@@ -16,33 +17,13 @@ def _message(slot: Slot, where: str) -> str:
     )
 
 
-def _a_message(role: str) -> str:
-    if role == "history":
-        return "the spliced conversation history"
-    if role == "?":
-        return "a message"
-    return f"{'an' if role == 'assistant' else 'a'} {role} message"
-
-
-def _volatile(template: Template) -> Iterator[Slot]:
-    return (s for s in template.slots if s.volatile)
-
-
 def check_call_site(site: CallSite, ctx: Context) -> Iterator[Finding]:
-    final = site.final_user_message
-    if site.tools is not None:
-        for slot in _volatile(site.tools):
-            yield RULE.finding(ctx, slot, _message(slot, "the tools"))
-    for template, message in site.prompt_parts():
-        if message is not None and message is final:
-            continue
-        where = "the system prompt" if message is None else _a_message(message.role)
-        for slot in _volatile(template):
-            yield RULE.finding(ctx, slot, _message(slot, where))
+    for slot, where in before_final_user(site, lambda s: s.volatile):
+        yield RULE.finding(ctx, slot, _message(slot, where))
 
 
 def check_template(named: NamedTemplate, ctx: Context) -> Iterator[Finding]:
-    for slot in _volatile(named.template):
+    for slot in (s for s in named.template.slots if s.volatile):
         yield RULE.finding(ctx, slot, _message(slot, f"prompt template `{named.name}`"))
 
 
