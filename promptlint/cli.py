@@ -91,6 +91,13 @@ def _discover(paths: tuple[str, ...]) -> Any:
 @click.option("--ignore", multiple=True, help="Rules to disable: codes, prefixes or names.")
 @click.option("--extend-select", multiple=True, help="Rules to enable on top of --select.")
 @_provider_options
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes to extract files on (default: the number of CPUs).",
+)
 @click.option("--stdin-filename", help="Lint source read from stdin, reported under this name.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
@@ -105,6 +112,7 @@ def check(
     extend_select: tuple[str, ...],
     provider: str | None,
     model: str | None,
+    jobs: int | None,
     stdin_filename: str | None,
     exit_zero: bool,
     quiet: bool,
@@ -126,7 +134,10 @@ def check(
     if stdin_filename is not None:
         result = check_source(stdin_filename, sys.stdin.buffer.read(), settings, rules, estimator)
     else:
-        result = check_files(_discover(paths), settings, rules, estimator)
+        from promptlint.parallel import default_jobs
+
+        workers = jobs or default_jobs()
+        result = check_files(_discover(paths), settings, rules, estimator, workers)
     findings, files_checked = result.findings, result.files_checked
 
     if output_format == "json":

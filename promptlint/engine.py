@@ -15,7 +15,7 @@ from promptlint.checks import Context, Rule
 from promptlint.config import Settings
 from promptlint.discovery import SourceFile
 from promptlint.estimate import Estimator
-from promptlint.extract import Prefilter, compile_prefilter, extract_file
+from promptlint.extract import Prefilter, extract_file
 from promptlint.link import link
 from promptlint.model import FileModel, Finding, ParseError
 
@@ -84,11 +84,15 @@ def unique_sorted(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(seen[key] for key in sorted(seen))
 
 
-def extract_files(files: Sequence[SourceFile], settings: Settings) -> list[FileModel]:
-    """The model of every file, in the order given, linked across modules (`link.py`), then the
-    prompt files those read (with their parse errors)."""
-    prefilter = compile_prefilter(settings.prompt_names)
-    models = {source.path.resolve(): read_model(source, settings, prefilter) for source in files}
+def extract_files(
+    files: Sequence[SourceFile], settings: Settings, jobs: int = 1
+) -> list[FileModel]:
+    """The model of every file, in the order given (extracted on `jobs` processes), linked
+    across modules (`link.py`), then the prompt files those read (with their parse errors)."""
+    from promptlint.parallel import extract_all
+
+    extracted = extract_all(files, settings, jobs)
+    models = {s.path.resolve(): m for s, m in zip(files, extracted, strict=True)}
 
     def load(path: Path) -> FileModel | None:
         """A module of the project outside the run, read for the templates it exports."""
@@ -104,11 +108,15 @@ def extract_files(files: Sequence[SourceFile], settings: Settings) -> list[FileM
 
 
 def check_files(
-    files: Sequence[SourceFile], settings: Settings, rules: Sequence[Rule], estimator: Estimator
+    files: Sequence[SourceFile],
+    settings: Settings,
+    rules: Sequence[Rule],
+    estimator: Estimator,
+    jobs: int = 1,
 ) -> CheckResult:
     findings: list[Finding] = []
     internal = 0
-    models = extract_files(files, settings)
+    models = extract_files(files, settings, jobs)
     for model in models:
         internal += model.parse_error is not None and model.parse_error.internal
         findings.extend(analyse(model, rules, settings, estimator))

@@ -11,6 +11,7 @@ loaded on demand through `load`.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,11 +43,14 @@ class Project:
     load: Callable[[Path], FileModel | None]
     _loaded: dict[Path, FileModel | None] = field(default_factory=dict)
 
-    def model(self, path: Path) -> FileModel | None:
+    def model(self, path: Path, name: str) -> FileModel | None:
+        """The model of the module at `path`, for its export `name`."""
         known = self.models.get(path)
         if known is not None and (known.exports or known.parse_error):
             return known
         if path not in self._loaded:  # not in the run, or skipped unparsed by the prefilter
+            if not _may_define(path, name):
+                return None  # most imports are classes and functions: not worth a parse
             self._loaded[path] = self.load(path)
         return self._loaded[path]
 
@@ -107,7 +111,7 @@ class Linker:
         if target is None:
             return None
         path, name = target
-        model = self.project.model(path)
+        model = self.project.model(path, name)
         if model is None:
             return None
         exported = next((e for e in model.exports if e.name == name), None)
@@ -167,6 +171,20 @@ def link(models: dict[Path, FileModel], load: Callable[[Path], FileModel | None]
         for path, display in files.read.items()
     ]
     return Linked(result, read)
+
+
+def _may_define(path: Path, name: str) -> bool:
+    """Whether a module's text can bind `name` at its top level (an assignment or a `def`),
+    checked on the bytes before paying for a parse."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return False
+    bare = re.escape(name.removesuffix("()").encode())
+    return (
+        re.search(rb"(?m)^(?:def\s+" + bare + rb"\s*\(|" + bare + rb"\s*(?::[^=\n]*)?=)", data)
+        is not None
+    )
 
 
 def _moved(segments: Iterable[Segment], path: str) -> Iterator[Segment]:
