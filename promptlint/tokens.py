@@ -11,6 +11,7 @@ from them (the split patterns and special tokens below are copied verbatim from
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
@@ -185,6 +186,13 @@ def _load_ranks(spec: _EncodingSpec, data_dir: Path | None) -> dict[bytes, int]:
     return ranks
 
 
+@functools.lru_cache(maxsize=4)
+def _shared_encoding(name: str, data_dir: Path | None) -> tiktoken.Encoding:
+    """One verified encoding per process: it is immutable, and building it takes ~0.4 s (every
+    `promptlint` call in one process, such as an editor integration or the tests, reuses it)."""
+    return load_encoding(name, data_dir=data_dir)
+
+
 def load_encoding(name: str, *, data_dir: Path | None = None) -> tiktoken.Encoding:
     """Build the named encoding from the bundled, hash-verified vocabulary. Never uses the network.
 
@@ -228,7 +236,7 @@ class TokenCounter:
 
     def _get_encoding(self) -> tiktoken.Encoding:
         if self._encoding is None:
-            self._encoding = load_encoding(self._name, data_dir=self._data_dir)
+            self._encoding = _shared_encoding(self._name, self._data_dir)
         return self._encoding
 
     def count(self, text: str) -> int:
