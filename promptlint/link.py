@@ -46,7 +46,11 @@ class Project:
     def model(self, path: Path, name: str) -> FileModel | None:
         """The model of the module at `path`, for its export `name`."""
         known = self.models.get(path)
-        if known is not None and (known.exports or known.parse_error):
+        if known is not None and (
+            known.parse_error
+            or any(e.name == name for e in known.exports)
+            or (known.exports and known.exports_complete)
+        ):
             return known
         if path not in self._loaded:  # not in the run, or skipped unparsed by the prefilter
             if not _may_define(path, name):

@@ -229,6 +229,9 @@ class FileModel:
     parse_error: ParseError | None = None
     # Module-level string templates and template-returning functions (`name()`), for importers.
     exports: tuple[NamedTemplate, ...] = ()
+    # False when extraction skipped definitions that cannot hold a prompt (`extract/pruning.py`):
+    # a name missing from `exports` may then still be exported, and an importer re-reads it whole.
+    exports_complete: bool = True
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ A pure function of (path, bytes, settings), so it can run in worker processes an
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import TypeVar, cast
 
 from promptlint.config import Settings
@@ -13,10 +14,11 @@ from promptlint.extract.interpret import Interpreter
 from promptlint.extract.notebook import NotebookError, NotebookSource, notebook_source
 from promptlint.extract.positions import Freezer
 from promptlint.extract.prefilter import Prefilter, compile_prefilter
+from promptlint.extract.pruning import Pruned, prune
 from promptlint.extract.raw import Binding, RawCallSite, RawTemplate
 from promptlint.extract.scan import prompt_name_pattern, scan_module
 from promptlint.extract.source import decode, parse
-from promptlint.model import FileModel, ParseError, Span
+from promptlint.model import UNKNOWN_SPAN, FileModel, ParseError, Span
 
 __all__ = ["Prefilter", "compile_prefilter", "extract_file", "extract_source"]
 
@@ -44,7 +46,13 @@ def extract_file(
 
 
 def extract_source(path: str, text: str, settings: Settings, *, exports: bool = False) -> FileModel:
-    module = parse(text)
+    # Importers read a module for its exports, any of which may be a function with no prompt
+    # marker: only a file linted for its own prompts is pruned.
+    pruned = None if exports else prune(text, settings.prompt_names)
+    module = parse(pruned.text) if pruned is not None else parse(text)
+    if isinstance(module, ParseError) and pruned is not None:
+        module = parse(text)  # report the error as the whole file shows it
+        pruned = None
     if isinstance(module, ParseError):
         return FileModel(path, parse_error=module)
     names = prompt_name_pattern(settings.prompt_names)
@@ -63,7 +71,14 @@ def extract_source(path: str, text: str, settings: Settings, *, exports: bool = 
         )
     except RecursionError:  # libcst's code generation recurses once per nesting level
         return FileModel(path, parse_error=ParseError("file is nested too deeply to analyse", 1, 1))
-    return FileModel(path, call_sites=call_sites, templates=named, exports=exported)
+    model = FileModel(
+        path,
+        call_sites=call_sites,
+        templates=named,
+        exports=exported,
+        exports_complete=pruned is None,
+    )
+    return _on_original_lines(model, pruned) if pruned is not None else model
 
 
 def _extract_notebook(
@@ -86,19 +101,46 @@ _T = TypeVar("_T")
 
 def _in_cells(value: _T, source: NotebookSource) -> _T:
     """The same model with module lines turned into (cell, line in cell)."""
-    if isinstance(value, Span):
-        cell, line = source.locate(value.line)
-        end_cell, end_line = source.locate(value.end_line)
+
+    def move(span: Span) -> Span:
+        cell, line = source.locate(span.line)
+        end_cell, end_line = source.locate(span.end_line)
         end_line = end_line if end_cell == cell else line
-        return cast(_T, Span(line, value.column, end_line, value.end_column, cell))
+        return Span(line, span.column, end_line, span.end_column, cell)
+
+    def move_error(error: ParseError) -> ParseError:
+        cell, line = source.locate(error.line)
+        return dataclasses.replace(error, line=line, cell=cell)
+
+    return _relocated(value, move, move_error)
+
+
+def _on_original_lines(value: _T, pruned: Pruned) -> _T:
+    """The same model with the pruned text's lines turned back into the file's."""
+
+    def move(span: Span) -> Span:
+        if span == UNKNOWN_SPAN:
+            return span
+        line, end_line = pruned.original_line(span.line), pruned.original_line(span.end_line)
+        return dataclasses.replace(span, line=line, end_line=end_line)
+
+    return _relocated(value, move, lambda error: error)
+
+
+def _relocated(
+    value: _T, move: Callable[[Span], Span], move_error: Callable[[ParseError], ParseError]
+) -> _T:
+    """Every span (and parse error) of a model, moved."""
+    if isinstance(value, Span):
+        return cast(_T, move(value))
     if isinstance(value, ParseError):
-        cell, line = source.locate(value.line)
-        return cast(_T, dataclasses.replace(value, line=line, cell=cell))
+        return cast(_T, move_error(value))
     if isinstance(value, tuple):
-        return cast(_T, tuple(_in_cells(v, source) for v in value))
+        return cast(_T, tuple(_relocated(v, move, move_error) for v in value))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         changes = {
-            f.name: _in_cells(getattr(value, f.name), source) for f in dataclasses.fields(value)
+            f.name: _relocated(getattr(value, f.name), move, move_error)
+            for f in dataclasses.fields(value)
         }
         return cast(_T, dataclasses.replace(value, **changes))
     return value

@@ -27,7 +27,7 @@ _CALL_CHECKS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
-def _literal_chunk(pattern: str) -> str:
+def literal_chunk(pattern: str) -> str:
     """The longest wildcard-free run of an fnmatch pattern (may be empty)."""
     return max(re.split(r"[*?]|\[[^\]]*\]", pattern), key=len)
 
@@ -47,7 +47,7 @@ def compile_prefilter(prompt_names: Sequence[str]) -> Prefilter:
     The name part is matched from the pattern's longest literal chunk to the `=`: a superset of
     the names the pattern matches, searched without backtracking over whole identifiers.
     """
-    chunks = sorted({_literal_chunk(p).lower().encode("utf-8") for p in prompt_names})
+    chunks = sorted({literal_chunk(p).lower().encode("utf-8") for p in prompt_names})
     if any(not c for c in chunks):  # a pattern such as "*": every assignment may be a prompt
         return Prefilter(((b"", re.compile(rb"")),))
     # An assignment (`X =`, `X: str =`), or a definition (`def build_x_prompt(`).
