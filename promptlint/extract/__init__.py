@@ -49,6 +49,8 @@ def extract_source(path: str, text: str, settings: Settings, *, exports: bool = 
     # Importers read a module for its exports, any of which may be a function with no prompt
     # marker: only a file linted for its own prompts is pruned.
     pruned = None if exports else prune(text, settings.prompt_names)
+    if pruned is not None and pruned.holds_nothing:
+        return FileModel(path)
     module = parse(pruned.text) if pruned is not None else parse(text)
     if isinstance(module, ParseError) and pruned is not None:
         module = parse(text)  # report the error as the whole file shows it

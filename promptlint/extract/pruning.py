@@ -25,7 +25,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from promptlint.extract.prefilter import literal_chunk
@@ -35,6 +35,7 @@ _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 # interpreter never follows to a definition of the module), not `def helper(` or `helper = ...`
 # or `f(helper=...)` (bindings, not uses). Missing one of these exclusions keeps more, never less.
 _NAMES = re.compile(r"(?<![.\w])\w+\b(?!\s*=(?!=))")
+_WORDS = re.compile(r"\w+")
 _DEFINED = re.compile(r"\b(?:def|class)\s+\w+")
 # Imports that stay whatever they bind: which SDK a module imports decides what counts as a call.
 _SDK_ROOTS = frozenset(
@@ -81,26 +82,32 @@ class Pruned:
     text: str
     origin: tuple[int, ...]  # the original line number of each line of `text`
 
+    @property
+    def holds_nothing(self) -> bool:
+        """No marker anywhere: extraction would find nothing, so nothing is parsed."""
+        return not self.origin
+
     def original_line(self, line: int) -> int:
         return self.origin[line - 1] if 0 < line <= len(self.origin) else line
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class _Unit:
     """A statement that may be dropped, and what it would take to keep it."""
 
+    node: ast.stmt
     start: int  # first line (its first decorator's), 1-based
     end: int
     binds: frozenset[str]  # kept when kept code mentions one of these
-    indent: str
-    stub: str  # what replaces its first line: "", "pass" (in a class body), "class X: pass"
-    stub_line: int
+    always: bool  # kept whatever: it holds a marker, or the interpreter always needs it
+    stub: str  # what replaces it when dropped: "" (nothing), "pass", "class X: pass"
+    kind: str  # what its body is, once kept: "module", "class", "function" or "" (kept whole)
 
 
 def prune(text: str, prompt_names: Sequence[str]) -> Pruned | None:
-    """The source with what cannot matter blanked out, or None when nothing can be dropped or
+    """The source with what cannot matter removed, or None when nothing can be dropped or
     CPython cannot parse it (the caller then parses it whole; a syntax error is reported as the
-    whole file shows it)."""
+    whole file shows it). A file with no marker at all prunes to nothing."""
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
@@ -111,112 +118,192 @@ def prune(text: str, prompt_names: Sequence[str]) -> Pruned | None:
     marks = [
         line for line in _marked_lines(text, lines, prompt_names) if not _inside(docstrings, line)
     ]
+    if not marks:
+        return Pruned("", ())
+    slicer = _Slicer(lines, marks)
+    slicer.run(tree)
+    return slicer.result()
 
-    def marked(start: int, end: int) -> bool:
-        index = bisect.bisect_left(marks, start)
-        return index < len(marks) and marks[index] <= end
 
-    units: list[_Unit] = []
-    _collect(tree.body, lines, marked, units, nested=False)
-    if not units:
-        return None
-    dropped = [False] * (len(lines) + 1)
-    for unit in units:
-        dropped[unit.start : unit.end + 1] = [True] * (unit.end - unit.start + 1)
-    kept = "".join(line for line, gone in zip(lines, dropped[1:], strict=True) if not gone)
-    words = _bare_names(kept)
-    by_name: dict[str, list[_Unit]] = {}
-    for unit in units:
-        for name in unit.binds:
-            by_name.setdefault(name, []).append(unit)
-    reached = [name for name in by_name if name in words]
-    revived: set[int] = set()
-    while reached:
-        for unit in by_name.pop(reached.pop(), ()):
-            if id(unit) in revived:
+class _Slicer:
+    """Keeps statements from the module down: a kept statement's own text (its lines outside the
+    statements it holds) names what else must be kept, until nothing more is reached."""
+
+    def __init__(self, lines: list[str], marks: list[int]) -> None:
+        self.lines = lines
+        self.marks = marks
+        self.words: set[str] = set()
+        self.waiting: dict[str, list[_Unit]] = {}  # name -> live units that bind it
+        self.kept: set[int] = set()  # id(unit)
+        # The bodies of kept statements: their units, and whether those are all it holds.
+        self.bodies: list[tuple[list[_Unit], bool]] = []
+        self.blank: list[int] = []  # blank and comment lines between statements
+        self.pending: list[_Unit] = []  # units to keep
+
+    def marked(self, start: int, end: int) -> bool:
+        index = bisect.bisect_left(self.marks, start)
+        return index < len(self.marks) and self.marks[index] <= end
+
+    def run(self, tree: ast.Module) -> None:
+        self._open([tree.body], 1, len(self.lines), "module")
+        while self.pending:
+            unit = self.pending.pop()
+            if id(unit) in self.kept:
                 continue
-            revived.add(id(unit))
-            for word in _bare_names("".join(lines[unit.start - 1 : unit.end])):
-                if word not in words:
-                    words.add(word)
-                    if word in by_name:
-                        reached.append(word)
-    replaced: dict[int, str] = {}  # 0-based line -> its stub
-    gone = [False] * len(lines)
-    for unit in units:
-        if id(unit) in revived:
-            continue
-        gone[unit.start - 1 : unit.end] = [True] * (unit.end - unit.start + 1)
-        if unit.stub:
-            line = lines[unit.stub_line - 1]
-            replaced[unit.stub_line - 1] = (
-                unit.indent + unit.stub + line[len(line.rstrip("\r\n")) :]
-            )
-    kept_lines: list[str] = []
-    origin: list[int] = []
-    for index, line in enumerate(lines):
-        if index in replaced:
-            line = replaced[index]
-        elif gone[index]:
-            continue
-        kept_lines.append(line)
-        origin.append(index + 1)
-    if len(kept_lines) == len(lines):
-        return None
-    return Pruned("".join(kept_lines), tuple(origin))
+            self.kept.add(id(unit))
+            if unit.kind:
+                self._open(_bodies(unit.node), unit.start, unit.end, unit.kind)
+            else:
+                self._mention("".join(self.lines[unit.start - 1 : unit.end]))
 
+    def _open(self, bodies: list[list[ast.stmt]], start: int, end: int, kind: str) -> None:
+        """A statement is kept: the statements it holds become units, its own text mentions.
+        Blank and comment lines between the statements of a body are dropped with the rest."""
+        covered = [False] * (end - start + 1)
+        for body in bodies:
+            units = [u for s in body if (u := self._unit(s, kind)) is not None]
+            # A body must keep a statement: if every one of them is dropped, the first
+            # becomes `pass`.
+            self.bodies.append((units, len(units) == len(body) and kind != "module"))
+            previous = None
+            for unit in units:
+                size = unit.end - unit.start + 1
+                covered[unit.start - start : unit.end - start + 1] = [True] * size
+                if previous is not None and previous.end + 1 < unit.start:
+                    self._drop_blank(previous.end + 1, unit.start - 1)
+                previous = unit
+                if unit.always or not unit.binds.isdisjoint(self.words):
+                    self.pending.append(unit)
+                for name in unit.binds:
+                    self.waiting.setdefault(name, []).append(unit)
+        own = self.lines[start - 1 : end]
+        self._mention("".join(line for line, inner in zip(own, covered, strict=True) if not inner))
 
-def _collect(
-    body: list[ast.stmt],
-    lines: list[str],
-    marked: Callable[[int, int], bool],
-    units: list[_Unit],
-    nested: bool,
-) -> None:
-    """The statements of `body` that may be dropped; in a class with a marker, its methods."""
-    bounds = [(_first_line(s), s.end_lineno or s.lineno) for s in body]
-    for index, statement in enumerate(body):
-        start, end = bounds[index]
-        # `a = 1; b = 2` share a line: such statements stay, whatever they hold.
-        if (index and bounds[index - 1][1] >= start) or (
-            index + 1 < len(bounds) and bounds[index + 1][0] <= end
-        ):
-            continue
-        if marked(start, end):
-            if isinstance(statement, ast.ClassDef):
-                _collect(statement.body, lines, marked, units, nested=True)
-            elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                _collect_docstring(statement, lines, units)
-            continue
-        first = lines[statement.lineno - 1]
-        indent = first[: len(first) - len(first.lstrip())]
+    def _drop_blank(self, first: int, last: int) -> None:
+        for number in range(first, last + 1):
+            text = self.lines[number - 1].strip()
+            if not text or text.startswith("#"):
+                self.blank.append(number)
+
+    def _mention(self, text: str) -> None:
+        for word in _mentions(text) - self.words:
+            self.words.add(word)
+            self.pending.extend(self.waiting.pop(word, ()))
+
+    def _unit(self, statement: ast.stmt, block: str) -> _Unit | None:
+        """The unit for a statement of a `block`, or None when it must stay as it is (it shares
+        a line with other code: `a = 1; b = 2`, `if x: y`)."""
+        start = _first_line(statement)
+        end = statement.end_lineno or statement.lineno
+        if not _owns_lines(statement, start, end, self.lines):
+            return None
+        marked = self.marked(start, end)
+        nested = block != "module"
         if isinstance(statement, ast.ClassDef):
+            if marked:
+                return _Unit(statement, start, end, frozenset(), True, "", "class")
+            # The interpreter only binds a class it does not run.
             stub = f"class {statement.name}: pass"
-            units.append(_Unit(start, end, frozenset(), indent, stub, statement.lineno))
-        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if nested and statement.name == "__init__":
-                continue
+            return _Unit(statement, start, end, frozenset(), False, stub, "")
+        stub = "pass" if nested else ""
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            # `__init__` runs for what `self.x` holds in the other methods: kept whole.
+            if block == "class" and statement.name == "__init__":
+                return _Unit(statement, start, end, frozenset(), True, stub, "")
+            # A method the interpreter would follow is named bare: it never follows `self.ask()`
+            # (an attribute call), and what `ask = self.ask; ask()` reaches is not worth
+            # keeping every method any code names as an attribute (a third more lines).
             binds = frozenset({statement.name})
-            units.append(_Unit(start, end, binds, indent, "pass" if nested else "", start))
-        elif isinstance(statement, _Imports):
-            if not nested and not _keeps_import(statement):
-                units.append(_Unit(start, end, _bound_names(statement), indent, "", start))
-        elif _is_docstring(statement, lines):  # no effect on anything the interpreter sees
-            units.append(_Unit(start, end, frozenset(), indent, "pass" if nested else "", start))
-        elif not nested:
-            units.append(_Unit(start, end, _bound_names(statement), indent, "", start))
+            return _Unit(statement, start, end, binds, marked, stub, "function")
+        if _is_docstring(statement, self.lines):
+            return _Unit(statement, start, end, frozenset(), False, stub, "")
+        if block == "class" or isinstance(statement, _ALWAYS):
+            return _Unit(statement, start, end, frozenset(), True, stub, "")
+        if isinstance(statement, _Imports):
+            always = not nested and _keeps_import(statement)
+            return _Unit(
+                statement, start, end, _bound_names(statement, self.lines), always, stub, ""
+            )
+        kind = "function" if block == "function" and isinstance(statement, _COMPOUND) else ""
+        return _Unit(statement, start, end, _bound_names(statement, self.lines), marked, stub, kind)
+
+    def result(self) -> Pruned | None:
+        replaced: dict[int, str] = {}  # 0-based line -> its stub
+        gone = [False] * len(self.lines)
+        for number in self.blank:
+            gone[number - 1] = True
+        for units, all_units in self.bodies:
+            needs_statement = all_units and not any(id(u) in self.kept for u in units)
+            for unit in units:
+                if id(unit) in self.kept:
+                    continue
+                gone[unit.start - 1 : unit.end] = [True] * (unit.end - unit.start + 1)
+                stub = unit.stub
+                if stub == "pass" and not needs_statement:
+                    continue
+                if stub:
+                    needs_statement = False
+                    at = unit.node.lineno if stub.startswith("class") else unit.start
+                    line = self.lines[at - 1]
+                    indent = line[: len(line) - len(line.lstrip())]
+                    replaced[at - 1] = indent + stub + line[len(line.rstrip("\r\n")) :]
+        kept_lines: list[str] = []
+        origin: list[int] = []
+        for index, line in enumerate(self.lines):
+            if index in replaced:
+                line = replaced[index]
+            elif gone[index]:
+                continue
+            kept_lines.append(line)
+            origin.append(index + 1)
+        if len(kept_lines) == len(self.lines):
+            return None
+        return Pruned("".join(kept_lines), tuple(origin))
 
 
-def _collect_docstring(
-    function: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[str], units: list[_Unit]
-) -> None:
-    """A kept function's docstring: often its longest statement, and it never reaches a prompt."""
-    first = function.body[0]
-    if _is_docstring(first, lines) and first.lineno > function.lineno:
-        end = first.end_lineno or first.lineno
-        line = lines[first.lineno - 1]
-        indent = line[: len(line) - len(line.lstrip())]
-        units.append(_Unit(first.lineno, end, frozenset(), indent, "pass", first.lineno))
+# Statements kept wherever they are: what a function returns, and scope declarations.
+_ALWAYS = (ast.Return, ast.Global, ast.Nonlocal, ast.Break, ast.Continue)
+_COMPOUND: tuple[type[ast.stmt], ...] = (
+    ast.If,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.With,
+    ast.AsyncWith,
+    ast.Try,
+    ast.Match,
+)
+
+
+def _bodies(node: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement lists a kept statement holds (`body`, `else`, `except`, `case`, ...).
+    An `elif` is no statement of its own in the text: its bodies count as the `if`'s."""
+    found: list[list[ast.stmt]] = []
+    pending: list[ast.AST] = [node]
+    while pending:
+        current = pending.pop()
+        found.append(getattr(current, "body", []))
+        orelse: list[ast.stmt] = getattr(current, "orelse", [])
+        if isinstance(current, ast.If) and len(orelse) == 1 and isinstance(orelse[0], ast.If):
+            pending.append(orelse[0])  # `elif`, or `else:` holding one `if`: both are safe here
+        else:
+            found.append(orelse)
+        found.append(getattr(current, "finalbody", []))
+        pending.extend(getattr(current, "handlers", ()))
+        pending.extend(getattr(current, "cases", ()))
+    return [body for body in found if body]
+
+
+def _owns_lines(statement: ast.stmt, start: int, end: int, lines: list[str]) -> bool:
+    """Whether the statement's lines hold nothing else: only blanks before it on its first line,
+    only blanks or a comment after it on its last."""
+    if start == statement.lineno:
+        before = lines[start - 1].encode("utf-8", "surrogatepass")[: statement.col_offset]
+        if before.strip():
+            return False
+    last = lines[end - 1].encode("utf-8", "surrogatepass")
+    after = last[statement.end_col_offset or 0 :].strip()
+    return not after or after.startswith(b"#")
 
 
 def _docstrings(tree: ast.Module, lines: list[str]) -> list[tuple[int, int]]:
@@ -269,33 +356,21 @@ def _first_line(statement: ast.stmt) -> int:
     return statement.lineno
 
 
-def _bound_names(statement: ast.stmt) -> frozenset[str]:
-    """The names a module-level statement may bind or change: its assignment targets (with the
-    roots of `X[k] = ...` and `X.a = ...`), and for anything else every name it mentions (a call
-    such as `PARTS.append(...)` or a branch may change any of them)."""
+def _bound_names(statement: ast.stmt, lines: list[str]) -> frozenset[str]:
+    """The names a statement may bind or change, read from its text: for an assignment, every
+    word of its targets (`X[k] = ...` and `X.a = ...` change `X`); for anything else every word
+    it holds (a call such as `PARTS.append(...)` or a branch may change any of them). Words in
+    strings and comments count too: more is kept, never less."""
     if isinstance(statement, _Imports):
         return frozenset((a.asname or a.name).split(".")[0] for a in statement.names)
-    if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Delete)):
-        targets = (
-            statement.targets
-            if isinstance(statement, (ast.Assign, ast.Delete))
-            else [statement.target]
-        )
-        return frozenset(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
-    return (
-        frozenset(n.id for n in ast.walk(statement) if isinstance(n, ast.Name))
-        | frozenset(
-            getattr(n, "name", None) or ""
-            for n in ast.walk(statement)
-            if isinstance(n, _Definition)
-        )
-        | frozenset(
-            (a.asname or a.name).split(".")[0]
-            for n in ast.walk(statement)
-            if isinstance(n, _Imports)
-            for a in n.names
-        )
-    )
+    if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        target = statement.targets[-1] if isinstance(statement, ast.Assign) else statement.target
+        end_line = target.end_lineno or statement.lineno
+        text = "".join(lines[statement.lineno - 1 : end_line - 1])
+        last = lines[end_line - 1].encode("utf-8", "surrogatepass")[: target.end_col_offset]
+        return frozenset(_WORDS.findall(text + last.decode("utf-8", "surrogatepass")))
+    end = statement.end_lineno or statement.lineno
+    return frozenset(_WORDS.findall("".join(lines[_first_line(statement) - 1 : end])))
 
 
 def _marked_lines(text: str, lines: list[str], prompt_names: Sequence[str]) -> list[int]:
@@ -337,9 +412,9 @@ def _marked_lines(text: str, lines: list[str], prompt_names: Sequence[str]) -> l
             for at in (hit, max(hit - 1, 0)):  # `acompletion` holds `completion`
                 if _FRAMEWORK.match(text, at):
                     found.add(line_of(hit))
-                alias = _FRAMEWORK_ALIAS.match(text, at)
-                if alias:
-                    aliases.add(alias.group(1))
+                renamed = _FRAMEWORK_ALIAS.match(text, at)
+                if renamed:
+                    aliases.add(renamed.group(1))
     for alias in aliases:
         for match in re.finditer(r"\b" + re.escape(alias) + r"\b", text):
             found.add(line_of(match.start()))
@@ -373,11 +448,6 @@ _ASSIGNMENT = re.compile(
 _DEF = re.compile(r"[ \t]*(?:async\s+)?def\s+(?P<name>\w+)\s*\(")
 
 
-def _bare_names(text: str) -> set[str]:
+def _mentions(text: str) -> set[str]:
+    """The names a text uses as bare words."""
     return set(_NAMES.findall(_DEFINED.sub(" ", text)))
-
-
-def _ending(line: str) -> str:
-    if line.endswith("\r\n"):
-        return "\r\n"
-    return line[-1] if line.endswith(("\n", "\r")) else ""
