@@ -49,21 +49,76 @@ def _provider_options(command: Any) -> Any:
     )(command)
 
 
-def _estimator(provider: str | None, model: str | None, encoding: str, dynamic_tokens: int) -> Any:
+def _run_options(command: Any) -> Any:
+    """--jobs and the cache, shared by `check` and `report`."""
+    command = click.option(
+        "--cache-dir",
+        type=click.Path(file_okay=False),
+        default=".promptlint_cache",
+        show_default=True,
+        envvar="PROMPTLINT_CACHE_DIR",
+        help="Where extraction results are kept between runs (env: PROMPTLINT_CACHE_DIR).",
+    )(command)
+    command = click.option(
+        "--no-cache", is_flag=True, help="Neither read nor write the cache: extract every file."
+    )(command)
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Processes to extract files on (default: the number of CPUs).",
+    )(command)
+
+
+def _caches(no_cache: bool, cache_dir: str, settings: Any) -> tuple[Any, Any]:
+    """The extraction cache and the token-count memo (None, None with --no-cache)."""
+    if no_cache:
+        return None, None
+    from pathlib import Path
+
+    from promptlint.cache import Cache, TokenMemo, cache_key
+    from promptlint.providers import bundled_data_bytes
+    from promptlint.tokens import vocabulary_id
+
+    directory = Path(cache_dir)
+    extraction = Cache(directory, cache_key(settings, bundled_data_bytes()))
+    return extraction, TokenMemo(directory, vocabulary_id(settings.encoding))
+
+
+def _remember_counts(memo: Any, known: dict[str, int], estimator: Any) -> None:
+    if memo is not None and estimator.tokens.learned:
+        memo.save({**known, **estimator.tokens.learned})
+
+
+def _jobs(jobs: int | None) -> int:
+    from promptlint.parallel import default_jobs
+
+    return jobs or default_jobs()
+
+
+def _estimator(
+    provider: str | None,
+    model: str | None,
+    encoding: str,
+    dynamic_tokens: int,
+    known: dict[str, int] | None = None,
+) -> Any:
     from promptlint.estimate import Estimator
     from promptlint.providers import Choice, bundled_profiles
     from promptlint.tokens import TokenCounter
 
     profiles = bundled_profiles()
     if provider is not None:
-        known = (*profiles.providers, *(p.name for p in profiles.profiles))
-        if provider not in known:
+        choices = (*profiles.providers, *(p.name for p in profiles.profiles))
+        if provider not in choices:
             names = ", ".join(profiles.providers)
             raise click.UsageError(
                 f"unknown provider {provider!r}; choose a provider ({names}) "
                 "or a profile name from `promptlint providers`"
             )
-    return Estimator(TokenCounter(encoding), profiles, dynamic_tokens, Choice(provider, model))
+    counter = TokenCounter(encoding, known=known)
+    return Estimator(counter, profiles, dynamic_tokens, Choice(provider, model))
 
 
 def _discover(paths: tuple[str, ...]) -> Any:
@@ -91,13 +146,7 @@ def _discover(paths: tuple[str, ...]) -> Any:
 @click.option("--ignore", multiple=True, help="Rules to disable: codes, prefixes or names.")
 @click.option("--extend-select", multiple=True, help="Rules to enable on top of --select.")
 @_provider_options
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Processes to extract files on (default: the number of CPUs).",
-)
+@_run_options
 @click.option("--stdin-filename", help="Lint source read from stdin, reported under this name.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
@@ -113,6 +162,8 @@ def check(
     provider: str | None,
     model: str | None,
     jobs: int | None,
+    no_cache: bool,
+    cache_dir: str,
     stdin_filename: str | None,
     exit_zero: bool,
     quiet: bool,
@@ -129,15 +180,16 @@ def check(
         rules = select_rules(chosen + _split(extend_select), _split(ignore) + settings.ignore)
     except UnknownSelectorError as exc:
         raise click.UsageError(str(exc)) from exc
-    estimator = _estimator(provider, model, settings.encoding, settings.dynamic_tokens)
+    cache, memo = _caches(no_cache or stdin_filename is not None, cache_dir, settings)
+    known = memo.load() if memo is not None else {}
+    estimator = _estimator(provider, model, settings.encoding, settings.dynamic_tokens, known)
 
     if stdin_filename is not None:
         result = check_source(stdin_filename, sys.stdin.buffer.read(), settings, rules, estimator)
     else:
-        from promptlint.parallel import default_jobs
-
-        workers = jobs or default_jobs()
-        result = check_files(_discover(paths), settings, rules, estimator, workers)
+        files = _discover(paths)
+        result = check_files(files, settings, rules, estimator, _jobs(jobs), cache)
+        _remember_counts(memo, known, estimator)
     findings, files_checked = result.findings, result.files_checked
 
     if output_format == "json":
@@ -178,12 +230,16 @@ def check(
     show_default=True,
     help="Share of calls that find their prefix cached (what-if for the cached cost).",
 )
+@_run_options
 def report(
     paths: tuple[str, ...],
     output_format: str,
     provider: str | None,
     model: str | None,
     hit_rate: float,
+    jobs: int | None,
+    no_cache: bool,
+    cache_dir: str,
 ) -> None:
     """Per call site: stable prefix tokens, cache-eligible share and cost per 1,000 calls."""
     from promptlint.config import Settings
@@ -191,12 +247,15 @@ def report(
     from promptlint.report.estimates import Row, render_json, render_table
 
     settings = Settings()
-    estimator = _estimator(provider, model, settings.encoding, settings.dynamic_tokens)
+    cache, memo = _caches(no_cache, cache_dir, settings)
+    known = memo.load() if memo is not None else {}
+    estimator = _estimator(provider, model, settings.encoding, settings.dynamic_tokens, known)
     rows = [
         Row(model_.path, site, estimator.estimate(site))
-        for model_ in extract_files(_discover(paths), settings)
+        for model_ in extract_files(_discover(paths), settings, _jobs(jobs), cache)
         for site in model_.call_sites
     ]
+    _remember_counts(memo, known, estimator)
     if output_format == "json":
         click.echo(render_json(rows, hit_rate, settings.encoding, provider or "auto"), nl=False)
     else:

@@ -10,14 +10,18 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from promptlint.cache import Cache, Entry, digest
 from promptlint.checks import Context, Rule
 from promptlint.config import Settings
 from promptlint.discovery import SourceFile
 from promptlint.estimate import Estimator
-from promptlint.extract import Prefilter, extract_file
 from promptlint.link import link
 from promptlint.model import FileModel, Finding, ParseError
+
+if TYPE_CHECKING:
+    from promptlint.extract import Prefilter
 
 
 @dataclass(frozen=True)
@@ -27,16 +31,18 @@ class CheckResult:
     internal_errors: int = 0
 
 
-def read_model(source: SourceFile, settings: Settings, prefilter: Prefilter | None) -> FileModel:
-    """Extract one file; a file that cannot be read becomes a PC000 finding, not a crash."""
+def read_model(
+    source: SourceFile, settings: Settings, prefilter: Prefilter | None
+) -> tuple[str | None, FileModel]:
+    """Extract one file, with the hash of the bytes read (for the cache); a file that cannot be
+    read becomes a PC000 finding, not a crash."""
     try:
         data = source.path.read_bytes()
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
-        return FileModel(
-            source.display, parse_error=ParseError(f"cannot read file: {reason}", 1, 1)
-        )
-    return safe_extract(source.display, data, settings, prefilter)
+        error = ParseError(f"cannot read file: {reason}", 1, 1)
+        return None, FileModel(source.display, parse_error=error)
+    return digest(data), safe_extract(source.display, data, settings, prefilter)
 
 
 def safe_extract(
@@ -49,6 +55,8 @@ def safe_extract(
 ) -> FileModel:
     """Extraction never takes the run down: an unexpected exception on one file becomes that
     file's error finding (and exit code 2), and the other files are still checked."""
+    from promptlint.extract import extract_file  # libcst: not needed when all is cached
+
     try:
         return extract_file(display, data, settings, prefilter, exports=exports)
     except Exception as exc:
@@ -85,26 +93,93 @@ def unique_sorted(findings: Iterable[Finding]) -> tuple[Finding, ...]:
 
 
 def extract_files(
-    files: Sequence[SourceFile], settings: Settings, jobs: int = 1
+    files: Sequence[SourceFile], settings: Settings, jobs: int = 1, cache: Cache | None = None
 ) -> list[FileModel]:
-    """The model of every file, in the order given (extracted on `jobs` processes), linked
-    across modules (`link.py`), then the prompt files those read (with their parse errors)."""
-    from promptlint.parallel import extract_all
-
-    extracted = extract_all(files, settings, jobs)
-    models = {s.path.resolve(): m for s, m in zip(files, extracted, strict=True)}
+    """The model of every file, in the order given (from the cache, or extracted on `jobs`
+    processes), linked across modules (`link.py`), then the prompt files those read (with their
+    parse errors). What was extracted is written back to the cache; a run that extracted
+    nothing writes nothing."""
+    known = cache.load() if cache is not None else {}
+    learned: dict[str, Entry] = {}
+    extracted = _extract_or_recall(files, settings, jobs, known, learned)
+    real = _RealPaths()
+    models = {real(s.path): m for s, m in zip(files, extracted, strict=True)}
 
     def load(path: Path) -> FileModel | None:
-        """A module of the project outside the run, read for the templates it exports."""
+        """A module of the project outside the run, read (whole) for the templates it exports."""
         try:
             data = path.read_bytes()
         except OSError:
             return None
         display = os.path.relpath(path)
-        return safe_extract(display, data, settings, None, exports=True)
+        key, sha = f"{display}{_EXPORTS}", digest(data)
+        entry = known.get(key)
+        if entry is not None and entry.digest == sha:
+            return entry.model
+        model = safe_extract(display, data, settings, None, exports=True)
+        _learn(learned, key, sha, model)
+        return model
 
     linked = link(models, load)
+    if cache is not None and learned:
+        cache.save({**known, **learned})
     return [*linked.models, *linked.prompt_files]
+
+
+# The cache key of a module read for its exports (another extraction than a linted file's).
+_EXPORTS = "\0exports"
+
+
+def _learn(learned: dict[str, Entry], key: str, sha: str | None, model: FileModel) -> None:
+    """Remember a model, unless promptlint failed on the file (a bug: it must not stick)."""
+    if sha is not None and not (model.parse_error and model.parse_error.internal):
+        learned[key] = Entry(sha, model)
+
+
+class _RealPaths:
+    """`path.resolve()` for many files of few directories: each directory is resolved once (a
+    file that is itself a symlink is resolved whole)."""
+
+    def __init__(self) -> None:
+        self._directories: dict[Path, Path] = {}
+
+    def __call__(self, path: Path) -> Path:
+        if path.is_symlink():
+            return path.resolve()
+        parent = self._directories.get(path.parent)
+        if parent is None:
+            parent = self._directories[path.parent] = path.parent.resolve()
+        return parent / path.name
+
+
+def _extract_or_recall(
+    files: Sequence[SourceFile],
+    settings: Settings,
+    jobs: int,
+    known: dict[str, Entry],
+    learned: dict[str, Entry],
+) -> list[FileModel]:
+    """Each file's model: the cached one when the file's bytes hash as they did, else extracted
+    (and added to `learned`)."""
+    from promptlint.parallel import extract_all
+
+    models: list[FileModel | None] = [None] * len(files)
+    missing: list[int] = []
+    for index, source in enumerate(files):
+        entry = known.get(source.display)
+        if entry is not None:
+            try:
+                if digest(source.path.read_bytes()) == entry.digest:
+                    models[index] = entry.model
+                    continue
+            except OSError:
+                pass  # extraction reports it
+        missing.append(index)
+    fresh = extract_all([files[i] for i in missing], settings, jobs)
+    for index, (sha, model) in zip(missing, fresh, strict=True):
+        models[index] = model
+        _learn(learned, files[index].display, sha, model)
+    return [m for m in models if m is not None]
 
 
 def check_files(
@@ -113,10 +188,11 @@ def check_files(
     rules: Sequence[Rule],
     estimator: Estimator,
     jobs: int = 1,
+    cache: Cache | None = None,
 ) -> CheckResult:
     findings: list[Finding] = []
     internal = 0
-    models = extract_files(files, settings, jobs)
+    models = extract_files(files, settings, jobs, cache)
     for model in models:
         internal += model.parse_error is not None and model.parse_error.internal
         findings.extend(analyse(model, rules, settings, estimator))

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from promptlint.extract.files import split_ref
+from promptlint.file_refs import split_ref
 from promptlint.model import (
     Block,
     CallSite,

@@ -25,7 +25,10 @@ def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _extract_chunk(chunk: Sequence[SourceFile], settings: Settings) -> list[FileModel]:
+Extracted = tuple[str | None, FileModel]  # the SHA-256 of the bytes read (None: unread), model
+
+
+def _extract_chunk(chunk: Sequence[SourceFile], settings: Settings) -> list[Extracted]:
     from promptlint.engine import read_model  # in the worker: the engine is importable there
 
     prefilter = compile_prefilter(settings.prompt_names)
@@ -37,15 +40,16 @@ def extract_all(
     settings: Settings,
     jobs: int,
     min_files: int = MIN_FILES_FOR_POOL,
-) -> list[FileModel]:
-    """Every file's model, in the order of `files`."""
+) -> list[Extracted]:
+    """Every file's model (with the hash of the bytes it was made from), in the order of
+    `files`."""
     if jobs <= 1 or len(files) < min_files:
         return _extract_chunk(files, settings)
     # Strided chunks: neighbouring files (one package's big generated modules) land in
     # different chunks, so the work is spread evenly; the order is restored afterwards.
     count = min(len(files), jobs * CHUNKS_PER_WORKER)
     chunks = [files[i::count] for i in range(count)]
-    models: list[FileModel | None] = [None] * len(files)
+    models: list[Extracted | None] = [None] * len(files)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for offset, chunk in enumerate(pool.map(_extract_chunk, chunks, [settings] * count)):
             models[offset::count] = chunk

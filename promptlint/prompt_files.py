@@ -15,8 +15,8 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from promptlint.extract.files import FORMAT, JINJA, MODULE_DIR, TEMPLATE, split_ref
 from promptlint.extract.jinja import JinjaError, jinja_parts
+from promptlint.file_refs import FORMAT, JINJA, MODULE_DIR, TEMPLATE, split_ref
 from promptlint.model import ParseError, Segment, Slot, Span, Text
 from promptlint.project import module_name
 

@@ -12,6 +12,7 @@ from them (the split patterns and special tokens below are copied verbatim from
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
@@ -215,6 +216,19 @@ def load_encoding(name: str, *, data_dir: Path | None = None) -> tiktoken.Encodi
     )
 
 
+def vocabulary_id(encoding: str) -> str:
+    """The encoding's name and its vocabulary's hash: what cached token counts depend on."""
+    spec = _spec_for(encoding)
+    return f"{spec.name}:{spec.sha256}"
+
+
+def text_key(text: str) -> str:
+    """A short hash of a text, to remember its count between runs without keeping the text."""
+    import hashlib
+
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+
+
 class TokenCounter:
     """Counts tokens of texts with one encoding; each distinct text is counted once per instance.
 
@@ -223,12 +237,22 @@ class TokenCounter:
     ``"<|endoftext|>"``) is tokenized as ordinary text, never rejected.
     """
 
-    def __init__(self, encoding: str = "o200k_base", *, data_dir: Path | None = None) -> None:
-        _spec_for(encoding)  # raises UnknownEncodingError early
+    def __init__(
+        self,
+        encoding: str = "o200k_base",
+        *,
+        data_dir: Path | None = None,
+        known: Mapping[str, int] | None = None,
+    ) -> None:
+        """``known``: counts from earlier runs by :func:`text_key` (see `cache.py`); a run whose
+        texts are all known never loads the vocabulary."""
+        self.spec = _spec_for(encoding)  # raises UnknownEncodingError early
         self._name = encoding
         self._data_dir = data_dir
         self._encoding: tiktoken.Encoding | None = None
         self._counts: dict[str, int] = {}
+        self._known = known or {}
+        self.learned: dict[str, int] = {}  # counts not in `known`, by text key
 
     @property
     def encoding_name(self) -> str:
@@ -244,7 +268,10 @@ class TokenCounter:
         cached = self._counts.get(text)
         if cached is not None:
             return cached
-        n = len(self._get_encoding().encode_ordinary(text))
+        key = text_key(text)
+        n = self._known.get(key)
+        if n is None:
+            n = self.learned[key] = len(self._get_encoding().encode_ordinary(text))
         self._counts[text] = n
         return n
 

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
 
 from promptlint.config import Settings
 from promptlint.extract import extract_source
 from promptlint.model import Block, CallSite, FileModel, Slot, Span, Template, Text
+
+
+@pytest.fixture(autouse=True)
+def _own_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's CLI runs get a cache of their own: no result leaks between tests (a test that
+    breaks extraction on purpose must not read another's), and none lands in the checkout."""
+    monkeypatch.setenv("PROMPTLINT_CACHE_DIR", str(tmp_path / ".promptlint_cache"))
 
 
 def extract(source: str, settings: Settings | None = None, path: str = "mod.py") -> FileModel:

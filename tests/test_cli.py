@@ -219,7 +219,9 @@ BLOCK_SOCKETS = textwrap.dedent(
 
 def test_whole_run_needs_no_network(tmp_path: Path) -> None:
     """A full check of the sample app with sockets blocked and an empty tiktoken cache."""
-    env = dict(os.environ, TIKTOKEN_CACHE_DIR=str(tmp_path), DATA_GYM_CACHE_DIR=str(tmp_path))
+    downloads = tmp_path / "tiktoken"
+    downloads.mkdir()
+    env = dict(os.environ, TIKTOKEN_CACHE_DIR=str(downloads), DATA_GYM_CACHE_DIR=str(downloads))
     proc = subprocess.run(
         [sys.executable, "-c", BLOCK_SOCKETS, "fixtures/", "--format", "json"],
         cwd=REPO,
@@ -229,7 +231,7 @@ def test_whole_run_needs_no_network(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1, proc.stderr
     assert len(json.loads(proc.stdout)) == 27  # the planted faults of fixtures/
-    assert list(tmp_path.iterdir()) == []
+    assert list(downloads.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -264,16 +266,16 @@ def test_long_sums_are_followed(project: Path) -> None:
 def test_internal_error_on_one_file_exits_2_and_keeps_the_others(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import promptlint.engine as engine
+    import promptlint.extract.pipeline as pipeline
 
-    real = engine.extract_file
+    real = pipeline.extract_file
 
     def flaky(display: str, *args: object, **kwargs: object) -> object:
         if display.endswith("good.py"):
             raise ValueError("boom")
         return real(display, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(engine, "extract_file", flaky)
+    monkeypatch.setattr(pipeline, "extract_file", flaky)
     code, out = invoke("app", "--format", "json")
     assert code == 2
     findings = {(f["path"], f["code"]): f["message"] for f in json.loads(out)}

@@ -20,7 +20,9 @@ def test_pool_and_single_process_give_identical_models() -> None:
     serial = extract_all(files, Settings(), jobs=1)
     pooled = extract_all(files, Settings(), jobs=2, min_files=0)
     assert pooled == serial
-    assert [m.path for m in pooled] == [f.display for f in files]
+    assert [m.path for _, m in pooled] == [f.display for f in files]
+    # Each model comes with the hash of the bytes it was made from (the cache's key).
+    assert all(sha is not None and len(sha) == 64 for sha, _ in pooled)
 
 
 def test_jobs_option_gives_byte_identical_output(tmp_path: Path) -> None:

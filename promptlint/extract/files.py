@@ -20,41 +20,34 @@ import libcst as cst
 from promptlint.extract.jinja import JinjaError, JinjaSlot, jinja_parts
 from promptlint.extract.values import Facts, Opaque, PathV, Pending, Str, Value, fill_later
 
-FILE_REF = "file:"
-# How a file's text is used: as it is, as a str.format template, a string.Template, or jinja2.
-TEXT, FORMAT, TEMPLATE, JINJA = "text", "format", "template", "jinja"
-MODULE_FILE = "@file"
-MODULE_DIR = "@module"
+# The reference syntax lives in `file_refs.py`: the link stage reads it without libcst.
+from promptlint.file_refs import (
+    FILE_REF,
+    FORMAT,
+    JINJA,
+    MODULE_DIR,
+    MODULE_FILE,
+    TEMPLATE,
+    TEXT,
+    file_ref,
+    join,
+    parent,
+    split_ref,
+)
 
-
-def join(base: str, *parts: str) -> str:
-    path = base
-    for part in parts:
-        path = posixpath.join(path, part) if not posixpath.isabs(part) else part
-    return posixpath.normpath(path) if not path.startswith("@") else _norm_at(path)
-
-
-def _norm_at(path: str) -> str:
-    head, _, rest = path.partition("/")
-    return posixpath.join(head, posixpath.normpath(rest)) if rest else head
-
-
-def parent(path: str) -> str:
-    if path == MODULE_FILE:
-        return MODULE_DIR
-    return join(path, "..")
-
-
-def file_ref(path: str, use: str) -> str:
-    return f"{FILE_REF}{path}#{use}"
-
-
-def split_ref(ref: str) -> tuple[str, str] | None:
-    """(path, use) of a file reference, or None for another kind of reference."""
-    if not ref.startswith(FILE_REF):
-        return None
-    path, _, use = ref[len(FILE_REF) :].rpartition("#")
-    return path, use
+__all__ = [
+    "FILE_REF",
+    "FORMAT",
+    "JINJA",
+    "MODULE_DIR",
+    "MODULE_FILE",
+    "TEMPLATE",
+    "TEXT",
+    "file_ref",
+    "join",
+    "parent",
+    "split_ref",
+]
 
 
 def read(path: PathV, node: cst.CSTNode) -> Opaque:

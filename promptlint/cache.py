@@ -1,0 +1,202 @@
+"""Per-file extraction results kept between runs, so an unchanged file is not parsed again.
+
+One JSON file per run configuration in the cache directory (`.promptlint_cache/` by default),
+named by a key over everything that can change what extraction returns: promptlint's version, the
+settings, the bundled provider profiles, the Python and libcst versions (pruning reads the code
+with the running Python's `ast`). It maps each file's display path to the SHA-256 of the bytes
+extraction read and the model it returned; an entry is used only when the file's bytes hash the
+same again.
+
+Safe by construction: JSON is read into the model's own dataclasses only (never unpickled, so a
+cache directory shipped inside a repository cannot run code); a cache that cannot be read or does
+not decode is ignored and rebuilt; writes go to a temporary file renamed over the old one, so two
+runs at once leave one complete file, whichever wins, and every entry in it is still checked
+against the file's bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from promptlint import __version__, model
+from promptlint.config import Settings
+
+FORMAT = 1  # bump when the file layout or the model's shape changes
+MAX_ENTRIES = 200_000  # a bound on the file's size: the oldest entries go first
+
+_MODEL_TYPES: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for cls in (
+        model.Span,
+        model.Text,
+        model.Slot,
+        model.Template,
+        model.CacheControl,
+        model.Block,
+        model.Message,
+        model.CallSite,
+        model.NamedTemplate,
+        model.ParseError,
+        model.FileModel,
+    )
+}
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def cache_key(settings: Settings, profiles: bytes) -> str:
+    """Everything besides a file's bytes that decides what its extraction returns."""
+    parts = [
+        f"format={FORMAT}",
+        f"promptlint={__version__}",
+        f"python={sys.version_info[0]}.{sys.version_info[1]}",
+        f"libcst={_version_of('libcst')}",
+        f"settings={settings!r}",
+    ]
+    return digest("\n".join(parts).encode() + b"\n" + profiles)[:32]
+
+
+@dataclass(frozen=True)
+class Entry:
+    digest: str  # of the bytes extraction read
+    model: model.FileModel
+
+
+@dataclass(frozen=True)
+class Cache:
+    directory: Path
+    key: str
+
+    @property
+    def path(self) -> Path:
+        return self.directory / f"extract-{self.key}.json"
+
+    def load(self) -> dict[str, Entry]:
+        """The entries of the last run with this key; empty when there are none or the file is
+        unreadable, truncated or not ours (it is then rebuilt by the next save)."""
+        try:
+            raw = json.loads(self.path.read_bytes())
+            if raw.get("format") != FORMAT or raw.get("key") != self.key:
+                return {}
+            entries = {
+                path: Entry(sha, _decode(data)) for path, (sha, data) in raw["files"].items()
+            }
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return {}
+        if not all(
+            isinstance(e.model, model.FileModel) and isinstance(e.digest, str)
+            for e in entries.values()
+        ):
+            return {}
+        return entries
+
+    def save(self, entries: Mapping[str, Entry]) -> None:
+        kept = list(entries.items())[-MAX_ENTRIES:]
+        payload = {
+            "format": FORMAT,
+            "key": self.key,
+            "files": {path: [e.digest, _encode(e.model)] for path, e in kept},
+        }
+        _write_atomically(self.directory, self.path, payload)
+
+
+@dataclass(frozen=True)
+class TokenMemo:
+    """Token counts by text key (`tokens.text_key`) for one vocabulary, kept between runs: a
+    warm run whose prompts did not change does not load the vocabulary at all (~0.5 s)."""
+
+    directory: Path
+    vocabulary: str  # the vocabulary's name and hash: another vocabulary, another file
+
+    @property
+    def path(self) -> Path:
+        return self.directory / f"tokens-{digest(self.vocabulary.encode())[:32]}.json"
+
+    def load(self) -> dict[str, int]:
+        try:
+            raw = json.loads(self.path.read_bytes())
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(raw, dict) or not all(
+            isinstance(k, str) and type(v) is int for k, v in raw.items()
+        ):
+            return {}
+        return raw
+
+    def save(self, counts: Mapping[str, int]) -> None:
+        _write_atomically(self.directory, self.path, dict(list(counts.items())[-MAX_ENTRIES:]))
+
+
+def _write_atomically(directory: Path, path: Path, payload: object) -> None:
+    """Write JSON through a temporary file renamed over `path`: a reader sees the old file or
+    the new one, never half of one. A cache that cannot be written is skipped: it only costs the
+    next run time."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        _mark_directory(directory)
+        fd, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(payload, out, separators=(",", ":"))
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError:
+        pass
+
+
+def _version_of(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "?"
+
+
+def _mark_directory(directory: Path) -> None:
+    """Keep the cache out of git and out of backups, as other tools' caches do."""
+    ignore = directory / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# Created by promptlint\n*\n", encoding="utf-8")
+    tag = directory / "CACHEDIR.TAG"
+    if not tag.exists():
+        tag.write_text(
+            "Signature: 8a477f597d28d172789f06886806bc55\n"
+            "# This file is a cache directory tag created by promptlint.\n",
+            encoding="utf-8",
+        )
+
+
+def _encode(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            "t": type(value).__name__,
+            "f": [_encode(getattr(value, f.name)) for f in dataclasses.fields(value)],
+        }
+    if isinstance(value, tuple):
+        return [_encode(v) for v in value]
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        cls = _MODEL_TYPES[value["t"]]  # KeyError: not a type of ours
+        return cls(*(_decode(v) for v in value["f"]))
+    if isinstance(value, list):
+        return tuple(_decode(v) for v in value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"unexpected value in cache: {type(value).__name__}")
