@@ -17,11 +17,14 @@ against the file's bytes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
 import sys
 import tempfile
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,8 +66,21 @@ def cache_key(settings: Settings, profiles: bytes) -> str:
         f"python={sys.version_info[0]}.{sys.version_info[1]}",
         f"libcst={_version_of('libcst')}",
         f"settings={settings!r}",
+        f"code={_code_digest()}",
     ]
     return digest("\n".join(parts).encode() + b"\n" + profiles)[:32]
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """A hash of promptlint's own source: an edited checkout (an editable install keeps its
+    version number) must not be served what the previous code extracted. ~60 small files."""
+    package = Path(__file__).resolve().parent
+    hasher = hashlib.sha256()
+    for source in sorted(package.rglob("*.py")):
+        hasher.update(source.relative_to(package).as_posix().encode() + b"\0")
+        hasher.update(source.read_bytes())
+    return hasher.hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -90,14 +106,11 @@ class Cache:
             if raw.get("format") != FORMAT or raw.get("key") != self.key:
                 return {}
             entries = {
-                path: Entry(sha, _decode(data)) for path, (sha, data) in raw["files"].items()
+                path: Entry(sha, _decode(data, model.FileModel))
+                for path, (sha, data) in raw["files"].items()
+                if isinstance(path, str) and isinstance(sha, str)
             }
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
-            return {}
-        if not all(
-            isinstance(e.model, model.FileModel) and isinstance(e.digest, str)
-            for e in entries.values()
-        ):
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return {}
         return entries
 
@@ -126,7 +139,7 @@ class TokenMemo:
     def load(self) -> dict[str, int]:
         try:
             raw = json.loads(self.path.read_bytes())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return {}
         if not isinstance(raw, dict) or not all(
             isinstance(k, str) and type(v) is int for k, v in raw.items()
@@ -143,18 +156,27 @@ def _write_atomically(directory: Path, path: Path, payload: object) -> None:
     the new one, never half of one. A cache that cannot be written is skipped: it only costs the
     next run time."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        _mark_directory(directory)
+        if not directory.is_dir():
+            # Marked only when promptlint creates it: `--cache-dir .` must not get a `*` ignore.
+            directory.mkdir(parents=True)
+            _mark_directory(directory)
         fd, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 json.dump(payload, out, separators=(",", ":"))
+            os.chmod(temporary, 0o666 & ~_umask())  # as a plain write would (mkstemp: 0600)
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
     except OSError:
         pass
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def _version_of(distribution: str) -> str:
@@ -191,12 +213,41 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        cls = _MODEL_TYPES[value["t"]]  # KeyError: not a type of ours
-        return cls(*(_decode(v) for v in value["f"]))
-    if isinstance(value, list):
-        return tuple(_decode(v) for v in value)
-    if value is None or isinstance(value, (str, int, float, bool)):
+def _decode(value: Any, expected: Any) -> Any:
+    """`value` as the annotated type `expected` of the model; TypeError if it is anything else
+    (a hand-edited or foreign file), so that a bad entry is never handed to the rules."""
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(expected):
+            try:
+                return _decode(value, option)
+            except (TypeError, KeyError):
+                continue
+        raise TypeError(f"no type of {expected} fits the cached value")
+    if origin is tuple:
+        item = typing.get_args(expected)[0]
+        if not isinstance(value, list):
+            raise TypeError("expected a list")
+        return tuple(_decode(v, item) for v in value)
+    if expected is type(None):
+        if value is not None:
+            raise TypeError("expected null")
+        return None
+    if expected in _MODEL_TYPES.values():
+        cls: type[Any] = expected
+        if not isinstance(value, dict) or _MODEL_TYPES.get(str(value.get("t"))) is not cls:
+            raise TypeError(f"expected a {cls.__name__}")
+        hints = _field_types(cls.__name__)
+        fields = dataclasses.fields(cls)
+        if not isinstance(value["f"], list) or len(value["f"]) != len(fields):
+            raise TypeError(f"wrong fields for {cls.__name__}")
+        pairs = zip(value["f"], fields, strict=True)
+        return cls(*(_decode(v, hints[f.name]) for v, f in pairs))
+    if expected in (str, int, bool) and type(value) is expected:
         return value
-    raise TypeError(f"unexpected value in cache: {type(value).__name__}")
+    raise TypeError(f"expected {expected}, got {type(value).__name__}")
+
+
+@functools.cache
+def _field_types(name: str) -> dict[str, Any]:
+    return typing.get_type_hints(_MODEL_TYPES[name], vars(model))
