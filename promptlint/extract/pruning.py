@@ -1,20 +1,31 @@
-"""Blank out the parts of a module that cannot reach a prompt, before libcst sees it.
+"""Remove the parts of a module that cannot reach a prompt, before libcst sees it.
 
-libcst's parser is the dominant cost of a run (about 12k lines/s), and in a file that passes the
+libcst's parser is the dominant cost of a run (about 11k lines/s), and in a file that passes the
 prefilter most lines still hold no prompt. CPython's own parser (`ast`, in C, ten times faster)
-gives each top-level statement's lines. A statement is kept when:
+gives every statement's lines. Marker lines are found in the text: an SDK call chain, a framework
+call (`ChatPromptTemplate`, `Agent(`, `completion(`, or an import alias of one), a prompt-named
+assignment or function, a pydantic-ai prompt decorator; never inside a docstring. Then, from the
+module down, a statement is kept when:
 
-- its text shows something extraction looks for (a *marker*: an SDK call, a framework call, a
-  prompt-named assignment or function, a pydantic-ai prompt decorator), or it is an import;
-- or it binds a name that kept code mentions as a bare word (`helper(`, `CLIENT`, not `x.helper`):
-  a helper the interpreter may follow, a constant it may read. This is repeated until nothing more
-  is reached.
+- it holds a marker, returns, or declares scope (`global`), or is a class-level statement of a
+  kept class, or a kept class's `__init__` (the interpreter runs it for `self.x`);
+- or it binds a name that kept code uses as a bare word (`helper(`, `CLIENT`; not `x.helper`,
+  not `helper = ...`): a helper the interpreter may follow, a value it may read. This repeats
+  until nothing more is reached.
 
-In a class with a marker, the same holds for its methods (`__init__` and the class-level
-statements always stay: the interpreter runs them for what `self.x` holds). A class with no
-marker becomes `class Name: pass` (the interpreter only binds a class it does not run); every
-other dropped statement becomes as many empty lines. Every line and column of what is kept stays
-where it was, so positions need no mapping.
+A kept function, class or compound statement inside a function is opened the same way, so only
+the statements of it that matter stay. A dropped class becomes `class Name: pass` (the
+interpreter only binds a class it does not run); a dropped statement inside a body becomes
+`pass` when the body would be empty; and one that held imports becomes those imports (the
+extractor reads a module's imports wherever they are). Blank and comment lines between
+statements go too. Whole lines are removed, so columns are unchanged and `Pruned.origin` maps
+each line back.
+
+Two known differences from reading the file whole (tests/test_pruning.py keeps them as xfails):
+a method read as an attribute and called through an alias (`speak = self.persona`) is not
+followed, since keeping every method any code names as an attribute costs a third more lines;
+and brackets inside the strings of a dropped function no longer count toward the "nested too
+deeply" guard.
 
 Dropping a module-level function can drop an export another module imports; the model says so
 (`FileModel.exports_complete`) and the link stage then reads that module whole.
@@ -24,6 +35,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,8 +46,9 @@ _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 # A name used as a bare word: `helper(` or `x = helper`; not `obj.helper` (an attribute, which the
 # interpreter never follows to a definition of the module), not `def helper(` or `helper = ...`
 # or `f(helper=...)` (bindings, not uses). Missing one of these exclusions keeps more, never less.
-_NAMES = re.compile(r"(?<![.\w])\w+\b(?!\s*=(?!=))")
+_NAMES = re.compile(r"(?<![.\w])\w+\b(?!\s*=(?!=|\s*[}!:]))")  # `{x=}` in an f-string uses x
 _WORDS = re.compile(r"\w+")
+_IMPORT_LINE = re.compile(r"^[ \t]*(?:from|import)[ \t]", re.MULTILINE)
 _DEFINED = re.compile(r"\b(?:def|class)\s+\w+")
 # Imports that stay whatever they bind: which SDK a module imports decides what counts as a call.
 _SDK_ROOTS = frozenset(
@@ -54,10 +67,11 @@ _SDK_ROOTS = frozenset(
 
 # Markers, searched in the lower-cased text by a literal first (fast, in C), each hit then checked
 # by a regex at its position or on its line. Calls of an SDK method:
+_GAP = r"(?:\s|\\|#[^\n]*)*"  # what may stand between `.` and a name: spaces, `\`, comments
 _CALLS = (
-    ("completions", re.compile(r"completions\s*\.\s*(?:create|parse|stream)\b")),
-    ("responses", re.compile(r"responses\s*\.\s*(?:create|parse|stream)\b")),
-    ("messages", re.compile(r"messages\s*\.\s*(?:create|stream)\b")),
+    ("completions", re.compile(rf"completions{_GAP}\.{_GAP}(?:create|parse|stream)\b")),
+    ("responses", re.compile(rf"responses{_GAP}\.{_GAP}(?:create|parse|stream)\b")),
+    ("messages", re.compile(rf"messages{_GAP}\.{_GAP}(?:create|stream)\b")),
     ("generate_content", re.compile(r"generate_content")),
 )
 # pydantic-ai: a function decorated `@agent.system_prompt` joins that agent's system prompt.
@@ -165,13 +179,13 @@ class _Slicer:
             # A body must keep a statement: if every one of them is dropped, the first
             # becomes `pass`.
             self.bodies.append((units, len(units) == len(body) and kind != "module"))
-            previous = None
+            # Between two statements (any two: a statement that shares its line with another
+            # is no unit, and its strings may hold blank and `#` lines) only blanks and comments.
+            for before, after in itertools.pairwise(body):
+                self._drop_blank((before.end_lineno or before.lineno) + 1, _first_line(after) - 1)
             for unit in units:
                 size = unit.end - unit.start + 1
                 covered[unit.start - start : unit.end - start + 1] = [True] * size
-                if previous is not None and previous.end + 1 < unit.start:
-                    self._drop_blank(previous.end + 1, unit.start - 1)
-                previous = unit
                 if unit.always or not unit.binds.isdisjoint(self.words):
                     self.pending.append(unit)
                 for name in unit.binds:
@@ -227,6 +241,15 @@ class _Slicer:
         kind = "function" if block == "function" and isinstance(statement, _COMPOUND) else ""
         return _Unit(statement, start, end, _bound_names(statement, self.lines), marked, stub, kind)
 
+    def _imports_in(self, unit: _Unit) -> str:
+        """The import statements a dropped statement holds, as one line (`import a; from b
+        import c`), in source order; "" when it holds none."""
+        if not _IMPORT_LINE.search("".join(self.lines[unit.start - 1 : unit.end])):
+            return ""
+        found = [n for n in ast.walk(unit.node) if isinstance(n, _Imports)]
+        found.sort(key=lambda n: (n.lineno, n.col_offset))
+        return "; ".join(ast.unparse(n) for n in found)
+
     def result(self) -> Pruned | None:
         replaced: dict[int, str] = {}  # 0-based line -> its stub
         gone = [False] * len(self.lines)
@@ -239,7 +262,12 @@ class _Slicer:
                     continue
                 gone[unit.start - 1 : unit.end] = [True] * (unit.end - unit.start + 1)
                 stub = unit.stub
-                if stub == "pass" and not needs_statement:
+                # The extractor reads a module's imports wherever they are (which SDK it uses,
+                # what a name stands for): a dropped statement leaves its imports behind.
+                imports = self._imports_in(unit)
+                if imports:
+                    stub = f"{stub[: -len('pass')]}{imports}" if stub.endswith("pass") else imports
+                elif stub == "pass" and not needs_statement:
                     continue
                 if stub:
                     needs_statement = False
@@ -363,7 +391,9 @@ def _bound_names(statement: ast.stmt, lines: list[str]) -> frozenset[str]:
     strings and comments count too: more is kept, never less."""
     if isinstance(statement, _Imports):
         return frozenset((a.asname or a.name).split(".")[0] for a in statement.names)
-    if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+    if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and ":=" not in "".join(
+        lines[statement.lineno - 1 : statement.end_lineno]
+    ):
         target = statement.targets[-1] if isinstance(statement, ast.Assign) else statement.target
         end_line = target.end_lineno or statement.lineno
         text = "".join(lines[statement.lineno - 1 : end_line - 1])
@@ -378,7 +408,8 @@ def _marked_lines(text: str, lines: list[str], prompt_names: Sequence[str]) -> l
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line))
-    lower = text.lower()
+    # ASCII-only, so that offsets stay those of `text` (`"İ".lower()` is two characters).
+    lower = text.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
     found: set[int] = set()
 
     def line_of(offset: int) -> int:
@@ -432,19 +463,27 @@ def _positions(text: str, literal: str) -> list[int]:
 
 def _defines_prompt(line: str, chunks: list[str]) -> bool:
     """Whether a (lower-cased) line assigns to a prompt-named name, or defines a prompt-named
-    function. An assignment starts a statement (the line's
-    start, or after `;`); a line ending in a comma is a keyword argument on its own line."""
+    function. An assignment starts a statement (the line's start, or after `;`). A line that ends
+    in a comma and opens no bracket is a keyword argument on its own line (`prompt=prompt,`),
+    not an assignment."""
     for piece in line.split(";"):
         match = _ASSIGNMENT.match(piece) or _DEF.match(piece)
         if match and any(c in match.group("name") for c in chunks):
+            if _KEYWORD_LINE.search(piece) and _opens(piece) <= 0:
+                continue
             return True
     return False
 
 
+def _opens(line: str) -> int:
+    return sum(map(line.count, "([{")) - sum(map(line.count, ")]}"))
+
+
 _ASSIGNMENT = re.compile(
-    r"[ \t]*(?:[\w.]+[ \t]*=[ \t]*)*(?:[\w.]*\.)?(?P<name>\w+)[ \t]*(?::[^=\n]*)?=(?!=)"
-    r"(?![^\n]*,[ \t]*(?:#[^\n]*)?$)"
+    r"[ \t]*(?:[\w.]+[ \t]*=[ \t]*)*\(*[ \t]*(?:[\w.]*\.)?(?P<name>\w+)[ \t]*\)*[ \t]*"
+    r"(?::[^=\n]*)?=(?!=)"
 )
+_KEYWORD_LINE = re.compile(r",[ \t]*(?:#[^\n]*)?$")
 _DEF = re.compile(r"[ \t]*(?:async\s+)?def\s+(?P<name>\w+)\s*\(")
 
 
