@@ -48,6 +48,9 @@ _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 # or `f(helper=...)` (bindings, not uses). Missing one of these exclusions keeps more, never less.
 _NAMES = re.compile(r"(?<![.\w])\w+\b(?!\s*=(?!=|\s*[}!:]))")  # `{x=}` in an f-string uses x
 _WORDS = re.compile(r"\w+")
+_KEYS = re.compile(r"(\.\s*)?(\w+)")
+_ATTRIBUTES = re.compile(r"\.\s*(\w+)")
+_RECEIVERS = frozenset({"self", "cls"})
 _IMPORT_LINE = re.compile(r"^[ \t]*(?:from|import)[ \t]", re.MULTILINE)
 _DEFINED = re.compile(r"\b(?:def|class)\s+\w+")
 # Imports that stay whatever they bind: which SDK a module imports decides what counts as a call.
@@ -385,22 +388,47 @@ def _first_line(statement: ast.stmt) -> int:
 
 
 def _bound_names(statement: ast.stmt, lines: list[str]) -> frozenset[str]:
-    """The names a statement may bind or change, read from its text: for an assignment, every
-    word of its targets (`X[k] = ...` and `X.a = ...` change `X`); for anything else every word
-    it holds (a call such as `PARTS.append(...)` or a branch may change any of them). Words in
-    strings and comments count too: more is kept, never less."""
+    """What a statement may bind or change, as keys: a bare name (`x`), or an attribute (`.x`,
+    for `self.x = ...`, which the interpreter reads back as `self.x`). Read from the text, so
+    words in strings and comments count too: more is kept, never less.
+
+    An assignment changes its targets (`X[k] = ...` changes `X`); a call statement its callee's
+    object (`self.parts.append(p)` changes `.parts`) and the names passed to it; anything else
+    may change whatever it names. `self` and `cls` are no keys: every method names them."""
     if isinstance(statement, _Imports):
         return frozenset((a.asname or a.name).split(".")[0] for a in statement.names)
-    if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and ":=" not in "".join(
-        lines[statement.lineno - 1 : statement.end_lineno]
-    ):
+    if ":=" in "".join(lines[statement.lineno - 1 : statement.end_lineno]):
+        return _keys(_text_of(statement, lines))
+    if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
         target = statement.targets[-1] if isinstance(statement, ast.Assign) else statement.target
-        end_line = target.end_lineno or statement.lineno
-        text = "".join(lines[statement.lineno - 1 : end_line - 1])
-        last = lines[end_line - 1].encode("utf-8", "surrogatepass")[: target.end_col_offset]
-        return frozenset(_WORDS.findall(text + last.decode("utf-8", "surrogatepass")))
-    end = statement.end_lineno or statement.lineno
-    return frozenset(_WORDS.findall("".join(lines[_first_line(statement) - 1 : end])))
+        return _keys(_text_up_to(statement, target, lines))
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        call = statement.value
+        callee = call.func.value if isinstance(call.func, ast.Attribute) else call.func
+        passed = [*call.args, *(k.value for k in call.keywords)]
+        names = frozenset(a.id for a in passed if isinstance(a, ast.Name))
+        return _keys(_text_up_to(statement, callee, lines)) | names
+    return _keys(_text_of(statement, lines))
+
+
+def _text_of(statement: ast.stmt, lines: list[str]) -> str:
+    return "".join(lines[_first_line(statement) - 1 : statement.end_lineno or statement.lineno])
+
+
+def _text_up_to(statement: ast.stmt, node: ast.expr, lines: list[str]) -> str:
+    """The statement's text from its start to the end of `node`."""
+    end_line = node.end_lineno or statement.lineno
+    head = "".join(lines[statement.lineno - 1 : end_line - 1])
+    last = lines[end_line - 1].encode("utf-8", "surrogatepass")[: node.end_col_offset]
+    return head + last.decode("utf-8", "surrogatepass")
+
+
+def _keys(text: str) -> frozenset[str]:
+    return frozenset(
+        "." + name if dot else name
+        for dot, name in _KEYS.findall(text)
+        if dot or name not in _RECEIVERS
+    )
 
 
 def _marked_lines(text: str, lines: list[str], prompt_names: Sequence[str]) -> list[int]:
@@ -488,5 +516,7 @@ _DEF = re.compile(r"[ \t]*(?:async\s+)?def\s+(?P<name>\w+)\s*\(")
 
 
 def _mentions(text: str) -> set[str]:
-    """The names a text uses as bare words."""
-    return set(_NAMES.findall(_DEFINED.sub(" ", text)))
+    """The names a text uses as bare words, and the attributes it reads (as `.name`)."""
+    return set(_NAMES.findall(_DEFINED.sub(" ", text))) | {
+        "." + name for name in _ATTRIBUTES.findall(text)
+    }
