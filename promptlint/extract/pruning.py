@@ -124,17 +124,19 @@ class _Unit:
 def prune(text: str, prompt_names: Sequence[str]) -> Pruned | None:
     """The source with what cannot matter removed, or None when nothing can be dropped or
     CPython cannot parse it (the caller then parses it whole; a syntax error is reported as the
-    whole file shows it). A file with no marker at all prunes to nothing."""
+    whole file shows it). A file with no marker at all prunes to nothing, unparsed (as a file the
+    prefilter skips: a syntax error in it is not reported)."""
+    lines = _LINES.findall(text)
+    marks = _marked_lines(text, lines, prompt_names)
+    if not marks:
+        return Pruned("", ())
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return None
-    lines = _LINES.findall(text)
     # A marker in a docstring (`agent = Agent(...)` in a usage example) marks nothing.
     docstrings = _docstrings(tree, lines)
-    marks = [
-        line for line in _marked_lines(text, lines, prompt_names) if not _inside(docstrings, line)
-    ]
+    marks = [line for line in marks if not _inside(docstrings, line)]
     if not marks:
         return Pruned("", ())
     slicer = _Slicer(lines, marks)
