@@ -18,7 +18,8 @@ from promptlint.model import FileModel
 
 # Below this many files a pool costs more (worker start-up, imports) than it saves.
 MIN_FILES_FOR_POOL = 64
-CHUNKS_PER_WORKER = 8  # several chunks each, so one slow chunk does not hold back the others
+# Many chunks each, so that the last one to finish holds back the other workers briefly.
+CHUNKS_PER_WORKER = 32
 
 
 def default_jobs() -> int:
@@ -45,12 +46,24 @@ def extract_all(
     `files`."""
     if jobs <= 1 or len(files) < min_files:
         return _extract_chunk(files, settings)
-    # Strided chunks: neighbouring files (one package's big generated modules) land in
-    # different chunks, so the work is spread evenly; the order is restored afterwards.
+    # Files dealt largest first into chunks in turn, so that every chunk holds about as many
+    # bytes (one package's big modules land in different chunks); a worker takes the next chunk
+    # when it is done with one. The order of `files` is restored afterwards.
     count = min(len(files), jobs * CHUNKS_PER_WORKER)
-    chunks = [files[i::count] for i in range(count)]
+    order = sorted(range(len(files)), key=lambda i: -_size(files[i]))
+    dealt = [order[i::count] for i in range(count)]
+    chunks = [[files[i] for i in indices] for indices in dealt]
     models: list[Extracted | None] = [None] * len(files)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for offset, chunk in enumerate(pool.map(_extract_chunk, chunks, [settings] * count)):
-            models[offset::count] = chunk
+        results = pool.map(_extract_chunk, chunks, [settings] * count)
+        for indices, chunk in zip(dealt, results, strict=True):
+            for index, extracted in zip(indices, chunk, strict=True):
+                models[index] = extracted
     return [m for m in models if m is not None]
+
+
+def _size(source: SourceFile) -> int:
+    try:
+        return source.path.stat().st_size
+    except OSError:
+        return 0  # read_model reports it

@@ -12,6 +12,7 @@ from them (the split patterns and special tokens below are copied verbatim from
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
@@ -216,6 +217,9 @@ def load_encoding(name: str, *, data_dir: Path | None = None) -> tiktoken.Encodi
     )
 
 
+_LOADING = threading.Lock()
+
+
 def vocabulary_id(encoding: str) -> str:
     """The encoding's name and its vocabulary's hash: what cached token counts depend on."""
     spec = _spec_for(encoding)
@@ -260,8 +264,19 @@ class TokenCounter:
 
     def _get_encoding(self) -> tiktoken.Encoding:
         if self._encoding is None:
-            self._encoding = _shared_encoding(self._name, self._data_dir)
+            with _LOADING:  # `preload` may be building it on another thread
+                if self._encoding is None:
+                    self._encoding = _shared_encoding(self._name, self._data_dir)
         return self._encoding
+
+    def preload(self) -> None:
+        """Build the vocabulary now (~0.5 s), e.g. on a thread while the files are extracted on
+        other processes, instead of after, when the rules first count. A failure here is left for
+        the first count to raise, where it is reported."""
+        try:
+            self._get_encoding()
+        except Exception:  # reported by the first count, on the main thread
+            pass
 
     def count(self, text: str) -> int:
         """Number of tokens in ``text`` (memoized per distinct text)."""
