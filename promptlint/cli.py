@@ -188,10 +188,6 @@ def check(
         result = check_source(stdin_filename, sys.stdin.buffer.read(), settings, rules, estimator)
     else:
         files = _discover(paths)
-        if not known:  # every count is new: build the vocabulary while the workers extract
-            import threading
-
-            threading.Thread(target=estimator.tokens.preload, daemon=True).start()
         result = check_files(files, settings, rules, estimator, _jobs(jobs), cache)
         _remember_counts(memo, known, estimator)
     findings, files_checked = result.findings, result.files_checked
