@@ -51,6 +51,7 @@ _WORDS = re.compile(r"\w+")
 _KEYS = re.compile(r"(\.\s*)?(\w+)")
 _ATTRIBUTES = re.compile(r"\.\s*(\w+)")
 _RECEIVERS = frozenset({"self", "cls"})
+_DECLARES = re.compile(r"\b(?:global|nonlocal)\s+\w")
 _IMPORT_LINE = re.compile(r"^[ \t]*(?:from|import)[ \t]", re.MULTILINE)
 _DEFINED = re.compile(r"\b(?:def|class)\s+\w+")
 # Imports that stay whatever they bind: which SDK a module imports decides what counts as a call.
@@ -119,6 +120,9 @@ class _Unit:
     always: bool  # kept whatever: it holds a marker, or the interpreter always needs it
     stub: str  # what replaces it when dropped: "" (nothing), "pass", "class X: pass"
     kind: str  # what its body is, once kept: "module", "class", "function" or "" (kept whole)
+    # The functions around it, innermost first: a name it binds there is that function's local,
+    # used only by code inside it. Empty at module level and in class bodies.
+    scope: tuple[int, ...] = ()
 
 
 def prune(text: str, prompt_names: Sequence[str]) -> Pruned | None:
@@ -151,8 +155,10 @@ class _Slicer:
     def __init__(self, lines: list[str], marks: list[int]) -> None:
         self.lines = lines
         self.marks = marks
-        self.words: set[str] = set()
-        self.waiting: dict[str, list[_Unit]] = {}  # name -> live units that bind it
+        # What kept code uses, everywhere and inside each function (by id of its node), and the
+        # live units waiting for a name, by the scope it would be bound in (0: module-wide).
+        self.words: dict[int, set[str]] = {0: set()}
+        self.waiting: dict[int, dict[str, list[_Unit]]] = {0: {}}
         self.kept: set[int] = set()  # id(unit)
         # The bodies of kept statements: their units, and whether those are all it holds.
         self.bodies: list[tuple[list[_Unit], bool]] = []
@@ -164,23 +170,44 @@ class _Slicer:
         return index < len(self.marks) and self.marks[index] <= end
 
     def run(self, tree: ast.Module) -> None:
-        self._open([tree.body], 1, len(self.lines), "module")
+        self._open([tree.body], 1, len(self.lines), "module", ())
         while self.pending:
             unit = self.pending.pop()
             if id(unit) in self.kept:
                 continue
             self.kept.add(id(unit))
             if unit.kind:
-                self._open(_bodies(unit.node), unit.start, unit.end, unit.kind)
+                self._open(_bodies(unit.node), unit.start, unit.end, unit.kind, self._inner(unit))
             else:
-                self._mention("".join(self.lines[unit.start - 1 : unit.end]))
+                self._mention("".join(self.lines[unit.start - 1 : unit.end]), unit.scope)
 
-    def _open(self, bodies: list[list[ast.stmt]], start: int, end: int, kind: str) -> None:
+    def _inner(self, unit: _Unit) -> tuple[int, ...]:
+        """The scope of the statements a kept unit holds."""
+        node = unit.node
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            # A compound statement's or a class's statements: the scope around it (the
+            # interpreter looks a method's bare names up through its class).
+            return unit.scope
+        text = "".join(self.lines[unit.start - 1 : unit.end])
+        if _DECLARES.search(text):
+            return unit.scope  # `global x`: its bindings reach further; treated as outside
+        self.words[id(node)] = set()
+        self.waiting[id(node)] = {}
+        return (id(node), *unit.scope)
+
+    def _open(
+        self,
+        bodies: list[list[ast.stmt]],
+        start: int,
+        end: int,
+        kind: str,
+        scope: tuple[int, ...],
+    ) -> None:
         """A statement is kept: the statements it holds become units, its own text mentions.
         Blank and comment lines between the statements of a body are dropped with the rest."""
         covered = [False] * (end - start + 1)
         for body in bodies:
-            units = [u for s in body if (u := self._unit(s, kind)) is not None]
+            units = [u for s in body if (u := self._unit(s, kind, scope)) is not None]
             # A body must keep a statement: if every one of them is dropped, the first
             # becomes `pass`.
             self.bodies.append((units, len(units) == len(body) and kind != "module"))
@@ -191,12 +218,15 @@ class _Slicer:
             for unit in units:
                 size = unit.end - unit.start + 1
                 covered[unit.start - start : unit.end - start + 1] = [True] * size
-                if unit.always or not unit.binds.isdisjoint(self.words):
+                home = scope[0] if scope else 0
+                if unit.always or not unit.binds.isdisjoint(self.words[home]):
                     self.pending.append(unit)
+                waiting = self.waiting[home]
                 for name in unit.binds:
-                    self.waiting.setdefault(name, []).append(unit)
+                    waiting.setdefault(name, []).append(unit)
         own = self.lines[start - 1 : end]
-        self._mention("".join(line for line, inner in zip(own, covered, strict=True) if not inner))
+        text = "".join(line for line, inner in zip(own, covered, strict=True) if not inner)
+        self._mention(text, scope)
 
     def _drop_blank(self, first: int, last: int) -> None:
         for number in range(first, last + 1):
@@ -204,12 +234,16 @@ class _Slicer:
             if not text or text.startswith("#"):
                 self.blank.append(number)
 
-    def _mention(self, text: str) -> None:
-        for word in _mentions(text) - self.words:
-            self.words.add(word)
-            self.pending.extend(self.waiting.pop(word, ()))
+    def _mention(self, text: str, scope: tuple[int, ...]) -> None:
+        """Code in `scope` uses these names: module-wide, and in each function around it."""
+        used = _mentions(text)
+        for home in (0, *scope):
+            known, waiting = self.words[home], self.waiting[home]
+            for word in used - known:
+                known.add(word)
+                self.pending.extend(waiting.pop(word, ()))
 
-    def _unit(self, statement: ast.stmt, block: str) -> _Unit | None:
+    def _unit(self, statement: ast.stmt, block: str, scope: tuple[int, ...]) -> _Unit | None:
         """The unit for a statement of a `block`, or None when it must stay as it is (it shares
         a line with other code: `a = 1; b = 2`, `if x: y`)."""
         start = _first_line(statement)
@@ -220,31 +254,47 @@ class _Slicer:
         nested = block != "module"
         if isinstance(statement, ast.ClassDef):
             if marked:
-                return _Unit(statement, start, end, frozenset(), True, "", "class")
+                return _Unit(statement, start, end, frozenset(), True, "", "class", scope=scope)
             # The interpreter only binds a class it does not run.
             stub = f"class {statement.name}: pass"
-            return _Unit(statement, start, end, frozenset(), False, stub, "")
+            return _Unit(statement, start, end, frozenset(), False, stub, "", scope=scope)
         stub = "pass" if nested else ""
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             # `__init__` runs for what `self.x` holds in the other methods: kept whole.
             if block == "class" and statement.name == "__init__":
-                return _Unit(statement, start, end, frozenset(), True, stub, "")
+                return _Unit(statement, start, end, frozenset(), True, stub, "", scope=scope)
             # A method the interpreter would follow is named bare: it never follows `self.ask()`
             # (an attribute call), and what `ask = self.ask; ask()` reaches is not worth
             # keeping every method any code names as an attribute (a third more lines).
             binds = frozenset({statement.name})
-            return _Unit(statement, start, end, binds, marked, stub, "function")
+            return _Unit(statement, start, end, binds, marked, stub, "function", scope=scope)
         if _is_docstring(statement, self.lines):
-            return _Unit(statement, start, end, frozenset(), False, stub, "")
+            return _Unit(statement, start, end, frozenset(), False, stub, "", scope=scope)
         if block == "class" or isinstance(statement, _ALWAYS):
-            return _Unit(statement, start, end, frozenset(), True, stub, "")
+            return _Unit(statement, start, end, frozenset(), True, stub, "", scope=scope)
         if isinstance(statement, _Imports):
             always = not nested and _keeps_import(statement)
             return _Unit(
-                statement, start, end, _bound_names(statement, self.lines), always, stub, ""
+                statement,
+                start,
+                end,
+                _bound_names(statement, self.lines),
+                always,
+                stub,
+                "",
+                scope=scope,
             )
         kind = "function" if block == "function" and isinstance(statement, _COMPOUND) else ""
-        return _Unit(statement, start, end, _bound_names(statement, self.lines), marked, stub, kind)
+        return _Unit(
+            statement,
+            start,
+            end,
+            _bound_names(statement, self.lines),
+            marked,
+            stub,
+            kind,
+            scope=scope,
+        )
 
     def _imports_in(self, unit: _Unit) -> str:
         """The import statements a dropped statement holds, as one line (`import a; from b
