@@ -301,7 +301,17 @@ class _Slicer:
         import c`), in source order; "" when it holds none."""
         if not _IMPORT_LINE.search("".join(self.lines[unit.start - 1 : unit.end])):
             return ""
-        found = [n for n in ast.walk(unit.node) if isinstance(n, _Imports)]
+        found: list[ast.Import | ast.ImportFrom] = []
+        pending: list[ast.stmt] = [unit.node]  # statements only: an import is one
+        while pending:
+            node = pending.pop()
+            if isinstance(node, _Imports):
+                found.append(node)
+            elif isinstance(
+                node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, *_COMPOUND)
+            ):
+                for body in _bodies(node):
+                    pending.extend(body)
         found.sort(key=lambda n: (n.lineno, n.col_offset))
         return "; ".join(ast.unparse(n) for n in found)
 
