@@ -199,6 +199,24 @@ class Case:
 
 CASES = [
     Case(
+        # No import of litellm at all: the call is recognised by the name it is spelt with.
+        "litellm-bound-by-a-helper",
+        """
+        from myapp.deps import get_litellm
+
+
+        def stream(data):
+            litellm = get_litellm()
+            return litellm.completion(model="gpt-4o-mini", **data)
+
+
+        def helper_in_a_framework_of_its_own():
+            from .agent import Agent
+
+            return Agent("openai:gpt-4o")
+        """,
+    ),
+    Case(
         "elif-chain",
         """
         from openai import OpenAI

@@ -86,7 +86,18 @@ _DECORATOR = re.compile(r"[ \t]*@\s*[\w.]+\.(?:system_prompt|instructions)\b")
 _FRAMEWORK_CALLS = frozenset({"completion", "acompletion", "ChatPromptTemplate", "Agent"})
 _FRAMEWORK = re.compile(r"ChatPromptTemplate|\bAgent\s*[(\[]|\ba?completion\s*\(")
 _FRAMEWORK_ALIAS = re.compile(r"\b(?:a?completion|ChatPromptTemplate|Agent)\s+as\s+(\w+)")
-_FRAMEWORK_LITERALS = ("ChatPromptTemplate", "Agent", "completion")
+# Each only in a module that names its framework: an absolute import, or the framework's own
+# name before a dot (`litellm.completion(` with `litellm` bound any way). The scan recognises
+# these calls by the qualified name the imports give them (`pydantic_ai.Agent`), so inside a
+# framework's own package (relative imports) they are no call sites.
+_FRAMEWORK_LITERALS = (
+    (
+        "ChatPromptTemplate",
+        re.compile(r"^[ \t]*(?:from|import)[ \t]+langchain|\blangchain\w*\s*\.", re.M),
+    ),
+    ("Agent", re.compile(r"^[ \t]*(?:from|import)[ \t]+pydantic_ai\b|\bpydantic_ai\s*\.", re.M)),
+    ("completion", re.compile(r"^[ \t]*(?:from|import)[ \t]+litellm\b|\blitellm\s*\.", re.M)),
+)
 
 _Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 _Imports = ast.Import | ast.ImportFrom
@@ -528,7 +539,9 @@ def _marked_lines(text: str, lines: list[str], prompt_names: Sequence[str]) -> l
             if _defines_prompt(line, chunks):
                 found.add(number)
     aliases: set[str] = set()
-    for literal in _FRAMEWORK_LITERALS:
+    for literal, imported in _FRAMEWORK_LITERALS:
+        if literal not in text or not imported.search(text):
+            continue
         for hit in _positions(text, literal):
             for at in (hit, max(hit - 1, 0)):  # `acompletion` holds `completion`
                 if _FRAMEWORK.match(text, at):
