@@ -91,13 +91,14 @@ _FRAMEWORK_ALIAS = re.compile(r"\b(?:a?completion|ChatPromptTemplate|Agent)\s+as
 # these calls by the qualified name the imports give them (`pydantic_ai.Agent`), so inside a
 # framework's own package (relative imports) they are no call sites.
 _FRAMEWORK_LITERALS = (
-    (
-        "ChatPromptTemplate",
-        re.compile(r"^[ \t]*(?:from|import)[ \t]+langchain|\blangchain\w*\s*\.", re.M),
-    ),
-    ("Agent", re.compile(r"^[ \t]*(?:from|import)[ \t]+pydantic_ai\b|\bpydantic_ai\s*\.", re.M)),
-    ("completion", re.compile(r"^[ \t]*(?:from|import)[ \t]+litellm\b|\blitellm\s*\.", re.M)),
+    ("ChatPromptTemplate", "langchain"),
+    ("Agent", "pydantic_ai"),
+    ("completion", "litellm"),
 )
+# After the framework's name: a dot (`litellm.completion`, `langchain_core.prompts`), or a word
+# boundary when an import statement names it.
+_AFTER_ROOT = re.compile(r"\w*\s*\.")
+_IMPORT_BEFORE = re.compile(r"[ \t]*(?:from|import)[ \t]+$")
 
 _Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 _Imports = ast.Import | ast.ImportFrom
@@ -200,7 +201,7 @@ class _Slicer:
             # interpreter looks a method's bare names up through its class).
             return unit.scope
         text = "".join(self.lines[unit.start - 1 : unit.end])
-        if _DECLARES.search(text):
+        if ("global" in text or "nonlocal" in text) and _DECLARES.search(text):
             return unit.scope  # `global x`: its bindings reach further; treated as outside
         self.words[id(node)] = set()
         self.waiting[id(node)] = {}
@@ -310,7 +311,8 @@ class _Slicer:
     def _imports_in(self, unit: _Unit) -> str:
         """The import statements a dropped statement holds, as one line (`import a; from b
         import c`), in source order; "" when it holds none."""
-        if not _IMPORT_LINE.search("".join(self.lines[unit.start - 1 : unit.end])):
+        text = "".join(self.lines[unit.start - 1 : unit.end])
+        if "import" not in text or not _IMPORT_LINE.search(text):  # the literal first: cheap
             return ""
         found: list[ast.Import | ast.ImportFrom] = []
         pending: list[ast.stmt] = [unit.node]  # statements only: an import is one
@@ -539,8 +541,8 @@ def _marked_lines(text: str, lines: list[str], prompt_names: Sequence[str]) -> l
             if _defines_prompt(line, chunks):
                 found.add(number)
     aliases: set[str] = set()
-    for literal, imported in _FRAMEWORK_LITERALS:
-        if literal not in text or not imported.search(text):
+    for literal, root in _FRAMEWORK_LITERALS:
+        if literal not in text or not _names_framework(text, root):
             continue
         for hit in _positions(text, literal):
             for at in (hit, max(hit - 1, 0)):  # `acompletion` holds `completion`
@@ -553,6 +555,20 @@ def _marked_lines(text: str, lines: list[str], prompt_names: Sequence[str]) -> l
         for match in re.finditer(r"\b" + re.escape(alias) + r"\b", text):
             found.add(line_of(match.start()))
     return sorted(found)
+
+
+def _names_framework(text: str, root: str) -> bool:
+    """Whether the text imports `root` by absolute name or names it before a dot. Searched from
+    the literal (a regex anchored at line starts over a whole file is slow)."""
+    for hit in _positions(text, root):
+        if hit and (text[hit - 1].isalnum() or text[hit - 1] in "._"):
+            continue  # part of another name, or relative (`from .litellm import`)
+        if _AFTER_ROOT.match(text, hit + len(root)):
+            return True
+        line_start = text.rfind("\n", 0, hit) + 1
+        if _IMPORT_BEFORE.match(text[line_start:hit]):
+            return True
+    return False
 
 
 def _positions(text: str, literal: str) -> list[int]:
