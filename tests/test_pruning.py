@@ -199,6 +199,21 @@ class Case:
 
 CASES = [
     Case(
+        # Grown with `+=` (in a loop, then after it) and never read again: the template is what
+        # the name holds at the end, so the `+=` lines are markers of their own.
+        "template-grown-and-never-read",
+        """
+        async def think(self, skills, last_talk):
+            prompt = ""
+            for desc, name in skills.items():
+                prompt += f"If the text asks you to {desc}, return `[SKILL]: {name}`.\\n"
+            prompt += "Otherwise, return `[TALK]: {talk}` brief and clear, as a sentence.\\n"
+            prompt += f"Now what action is explicitly mentioned in the text: {last_talk}\\n"
+        """,
+        call_sites=0,
+        templates=1,
+    ),
+    Case(
         # No import of litellm at all: the call is recognised by the name it is spelt with.
         "litellm-bound-by-a-helper",
         """

@@ -598,9 +598,11 @@ def _opens(line: str) -> int:
     return sum(map(line.count, "([{")) - sum(map(line.count, ")]}"))
 
 
+# An assignment, annotated or augmented: `prompt += ...` grows a template that no later code
+# need read (the template is what the name holds at the end), so it is a marker of its own.
 _ASSIGNMENT = re.compile(
     r"[ \t]*(?:[\w.]+[ \t]*=[ \t]*)*\(*[ \t]*(?:[\w.]*\.)?(?P<name>\w+)[ \t]*\)*[ \t]*"
-    r"(?::[^=\n]*)?=(?!=)"
+    r"(?::[^=\n]*|[-+*/%&|^@]|//|\*\*|>>|<<)?=(?!=)"
 )
 _KEYWORD_LINE = re.compile(r",[ \t]*(?:#[^\n]*)?$")
 _DEF = re.compile(r"[ \t]*(?:async\s+)?def\s+(?P<name>\w+)\s*\(")
