@@ -104,6 +104,8 @@ def extract_files(
     extracted = _extract_or_recall(files, settings, jobs, known, learned)
     real = _RealPaths()
     models = {real(s.path): m for s, m in zip(files, extracted, strict=True)}
+    # A module of the run re-read whole for an export keeps the name the run reports it by.
+    displays = {real(s.path): s.display for s in files}
 
     def load(path: Path) -> FileModel | None:
         """A module of the project outside the run, read (whole) for the templates it exports."""
@@ -111,7 +113,7 @@ def extract_files(
             data = path.read_bytes()
         except OSError:
             return None
-        display = os.path.relpath(path)
+        display = displays.get(path) or os.path.relpath(path)
         key, sha = f"{display}{_EXPORTS}", digest(data)
         entry = known.get(key)
         if entry is not None and entry.digest == sha:

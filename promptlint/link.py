@@ -46,9 +46,12 @@ class Project:
     def model(self, path: Path, name: str) -> FileModel | None:
         """The model of the module at `path`, for its export `name`."""
         known = self.models.get(path)
+        # A pruned module may lack an export, or its functions return what they would not read
+        # whole: from it, only module-level strings are taken.
+        trusted = known is not None and (known.exports_complete or not name.endswith("()"))
         if known is not None and (
             known.parse_error
-            or any(e.name == name for e in known.exports)
+            or (trusted and any(e.name == name for e in known.exports))
             or (known.exports and known.exports_complete)
         ):
             return known

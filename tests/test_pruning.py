@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from promptlint import engine
 from promptlint.checks import select_rules
 from promptlint.config import Settings
+from promptlint.discovery import discover
 from promptlint.estimate import Estimator
 from promptlint.extract import extract_source
 from promptlint.extract.pruning import Pruned, prune
@@ -1495,3 +1496,52 @@ def test_generated_modules_extract_the_same_pruned(source: str) -> None:
     model = assert_equivalent(source)
     assert model.parse_error is None
     assert model.call_sites  # every generated module calls the model at least once
+
+
+# -- across modules --------------------------------------------------------------------------------
+
+
+def test_a_function_imported_from_a_pruned_module_is_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ask` is kept in its own module only for the call site in it; its `return` goes (nobody
+    there reads what it returns). Another module uses `ask()` as a template, so the link stage
+    must read `helpers.py` whole for it, not take the pruned module's `ask()`."""
+    (tmp_path / "helpers.py").write_text(
+        textwrap.dedent(
+            """\
+            from openai import OpenAI
+
+            client = OpenAI()
+
+
+            def ask(question):
+                client.chat.completions.create(
+                    model="gpt-4o", messages=[{"role": "user", "content": question}]
+                )
+                return f"{question} You are the assistant of Acme; answer in one paragraph."
+            """
+        )
+    )
+    (tmp_path / "app.py").write_text(
+        textwrap.dedent(
+            """\
+            from helpers import ask
+
+            SYSTEM_PROMPT = ask("Today") + " Be brief and precise in every answer you give."
+            """
+        )
+    )
+    monkeypatch.chdir(tmp_path)
+    files = discover(["."])
+
+    def templates() -> list[Any]:
+        models = engine.extract_files(files, SETTINGS)
+        return [t for m in models for t in m.templates]
+
+    pruned = templates()
+    with pruning_disabled():
+        whole = templates()
+    assert pruned == whole
+    rendered = [[getattr(s, "text", None) for s in t.template.segments] for t in whole]
+    assert any("You are the assistant of Acme" in (text or "") for r in rendered for text in r)

@@ -135,6 +135,9 @@ class _Unit:
     # The functions around it, innermost first: a name it binds there is that function's local,
     # used only by code inside it. Empty at module level and in class bodies.
     scope: tuple[int, ...] = ()
+    # The function whose body holds it (directly or in a compound statement), if any.
+    function: _Unit | None = None
+    home: int | None = None  # the scope its bindings live in, when not `scope`'s innermost
 
 
 def prune(text: str, prompt_names: Sequence[str]) -> Pruned | None:
@@ -182,14 +185,21 @@ class _Slicer:
         return index < len(self.marks) and self.marks[index] <= end
 
     def run(self, tree: ast.Module) -> None:
-        self._open([tree.body], 1, len(self.lines), "module", ())
+        self._open([tree.body], 1, len(self.lines), "module", (), None)
         while self.pending:
             unit = self.pending.pop()
             if id(unit) in self.kept:
                 continue
             self.kept.add(id(unit))
             if unit.kind:
-                self._open(_bodies(unit.node), unit.start, unit.end, unit.kind, self._inner(unit))
+                self._open(
+                    _bodies(unit.node),
+                    unit.start,
+                    unit.end,
+                    unit.kind,
+                    self._inner(unit),
+                    _function_of_body(unit),
+                )
             else:
                 self._mention("".join(self.lines[unit.start - 1 : unit.end]), unit.scope)
 
@@ -214,12 +224,13 @@ class _Slicer:
         end: int,
         kind: str,
         scope: tuple[int, ...],
+        function: _Unit | None,
     ) -> None:
         """A statement is kept: the statements it holds become units, its own text mentions.
         Blank and comment lines between the statements of a body are dropped with the rest."""
         covered = [False] * (end - start + 1)
         for body in bodies:
-            units = [u for s in body if (u := self._unit(s, kind, scope)) is not None]
+            units = [u for s in body if (u := self._unit(s, kind, scope, function)) is not None]
             # A body must keep a statement: if every one of them is dropped, the first
             # becomes `pass`.
             self.bodies.append((units, len(units) == len(body) and kind != "module"))
@@ -230,7 +241,7 @@ class _Slicer:
             for unit in units:
                 size = unit.end - unit.start + 1
                 covered[unit.start - start : unit.end - start + 1] = [True] * size
-                home = scope[0] if scope else 0
+                home = unit.home if unit.home is not None else (scope[0] if scope else 0)
                 if unit.always or not unit.binds.isdisjoint(self.words[home]):
                     self.pending.append(unit)
                 waiting = self.waiting[home]
@@ -255,7 +266,13 @@ class _Slicer:
                 known.add(word)
                 self.pending.extend(waiting.pop(word, ()))
 
-    def _unit(self, statement: ast.stmt, block: str, scope: tuple[int, ...]) -> _Unit | None:
+    def _unit(
+        self,
+        statement: ast.stmt,
+        block: str,
+        scope: tuple[int, ...],
+        function: _Unit | None,
+    ) -> _Unit | None:
         """The unit for a statement of a `block`, or None when it must stay as it is (it shares
         a line with other code: `a = 1; b = 2`, `if x: y`)."""
         start = _first_line(statement)
@@ -266,24 +283,62 @@ class _Slicer:
         nested = block != "module"
         if isinstance(statement, ast.ClassDef):
             if marked:
-                return _Unit(statement, start, end, frozenset(), True, "", "class", scope=scope)
+                return _Unit(
+                    statement,
+                    start,
+                    end,
+                    frozenset(),
+                    True,
+                    "",
+                    "class",
+                    scope=scope,
+                    function=function,
+                )
             # The interpreter only binds a class it does not run.
             stub = f"class {statement.name}: pass"
-            return _Unit(statement, start, end, frozenset(), False, stub, "", scope=scope)
+            return _Unit(
+                statement, start, end, frozenset(), False, stub, "", scope=scope, function=function
+            )
         stub = "pass" if nested else ""
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             # `__init__` runs for what `self.x` holds in the other methods: kept whole.
             if block == "class" and statement.name == "__init__":
-                return _Unit(statement, start, end, frozenset(), True, stub, "", scope=scope)
+                return _Unit(
+                    statement,
+                    start,
+                    end,
+                    frozenset(),
+                    True,
+                    stub,
+                    "",
+                    scope=scope,
+                    function=function,
+                )
             # A method the interpreter would follow is named bare: it never follows `self.ask()`
             # (an attribute call), and what `ask = self.ask; ask()` reaches is not worth
             # keeping every method any code names as an attribute (a third more lines).
             binds = frozenset({statement.name})
-            return _Unit(statement, start, end, binds, marked, stub, "function", scope=scope)
+            return _Unit(
+                statement,
+                start,
+                end,
+                binds,
+                marked,
+                stub,
+                "function",
+                scope=scope,
+                function=function,
+            )
         if _is_docstring(statement, self.lines):
-            return _Unit(statement, start, end, frozenset(), False, stub, "", scope=scope)
+            return _Unit(
+                statement, start, end, frozenset(), False, stub, "", scope=scope, function=function
+            )
+        if isinstance(statement, ast.Return) and function is not None and not marked:
+            return self._return_unit(statement, start, end, stub, scope, function)
         if block == "class" or isinstance(statement, _ALWAYS):
-            return _Unit(statement, start, end, frozenset(), True, stub, "", scope=scope)
+            return _Unit(
+                statement, start, end, frozenset(), True, stub, "", scope=scope, function=function
+            )
         if isinstance(statement, _Imports):
             always = not nested and _keeps_import(statement)
             return _Unit(
@@ -295,6 +350,7 @@ class _Slicer:
                 stub,
                 "",
                 scope=scope,
+                function=function,
             )
         kind = "function" if block == "function" and isinstance(statement, _COMPOUND) else ""
         return _Unit(
@@ -306,6 +362,38 @@ class _Slicer:
             stub,
             kind,
             scope=scope,
+            function=function,
+        )
+
+    def _return_unit(
+        self,
+        statement: ast.Return,
+        start: int,
+        end: int,
+        stub: str,
+        scope: tuple[int, ...],
+        function: _Unit,
+    ) -> _Unit:
+        """What a function returns matters when the interpreter uses it: for a function code
+        calls by name (a helper it follows), and for one whose header is a marker (a
+        prompt-named function, a pydantic-ai prompt function). A function kept only for the
+        prompts in it returns nothing anyone reads: its `return` waits for its name."""
+        node = function.node
+        assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        header_end = max(node.lineno, node.body[0].lineno - 1)
+        if self.marked(function.start, header_end):
+            return _Unit(statement, start, end, frozenset(), True, stub, "", scope=scope)
+        return _Unit(
+            statement,
+            start,
+            end,
+            frozenset({node.name}),
+            False,
+            stub,
+            "",
+            scope=scope,
+            function=function,
+            home=function.scope[0] if function.scope else 0,
         )
 
     def _imports_in(self, unit: _Unit) -> str:
@@ -379,6 +467,15 @@ _COMPOUND: tuple[type[ast.stmt], ...] = (
     ast.Try,
     ast.Match,
 )
+
+
+def _function_of_body(unit: _Unit) -> _Unit | None:
+    """The function a kept unit's statements belong to."""
+    if isinstance(unit.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return unit
+    if isinstance(unit.node, ast.ClassDef):
+        return None
+    return unit.function
 
 
 def _bodies(node: ast.stmt) -> list[list[ast.stmt]]:
