@@ -7,11 +7,16 @@ call (`ChatPromptTemplate`, `Agent(`, `completion(`, or an import alias of one),
 assignment or function, a pydantic-ai prompt decorator; never inside a docstring. Then, from the
 module down, a statement is kept when:
 
-- it holds a marker, returns, or declares scope (`global`), or is a class-level statement of a
-  kept class, or a kept class's `__init__` (the interpreter runs it for `self.x`);
+- it holds a marker (an augmented `prompt += ...` is one: a template grows without being read),
+  or declares scope (`global`), or is a class-level statement of a kept class, or a kept
+  class's `__init__` (the interpreter runs it for `self.x`);
+- it returns from a function whose result is read: one named bare by kept code (a helper the
+  interpreter follows), or one whose header is a marker (a prompt-named function, a pydantic-ai
+  prompt function);
 - or it binds a name that kept code uses as a bare word (`helper(`, `CLIENT`; not `x.helper`,
-  not `helper = ...`): a helper the interpreter may follow, a value it may read. This repeats
-  until nothing more is reached.
+  not `helper = ...`), or an attribute it reads (`self.x = ...` for `self.x`): a helper the
+  interpreter may follow, a value it may read. A name bound inside a function counts only for
+  code in that function. This repeats until nothing more is reached.
 
 A kept function, class or compound statement inside a function is opened the same way, so only
 the statements of it that matter stay. A dropped class becomes `class Name: pass` (the
@@ -27,8 +32,9 @@ followed, since keeping every method any code names as an attribute costs a thir
 and brackets inside the strings of a dropped function no longer count toward the "nested too
 deeply" guard.
 
-Dropping a module-level function can drop an export another module imports; the model says so
-(`FileModel.exports_complete`) and the link stage then reads that module whole.
+Dropping a module-level function, or what it returns, can change an export another module
+imports; the model says so (`FileModel.exports_complete`) and the link stage then reads that
+module whole for any function it imports from it.
 """
 
 from __future__ import annotations
