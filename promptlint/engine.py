@@ -103,9 +103,10 @@ def extract_files(
     learned: dict[str, Entry] = {}
     extracted = _extract_or_recall(files, settings, jobs, known, learned)
     real = _RealPaths()
-    models = {real(s.path): m for s, m in zip(files, extracted, strict=True)}
+    paths = [real(s.path) for s in files]
+    models = dict(zip(paths, extracted, strict=True))
     # A module of the run re-read whole for an export keeps the name the run reports it by.
-    displays = {real(s.path): s.display for s in files}
+    displays = {path: s.display for path, s in zip(paths, files, strict=True)}
 
     def load(path: Path) -> FileModel | None:
         """A module of the project outside the run, read (whole) for the templates it exports."""
@@ -146,11 +147,12 @@ class _RealPaths:
         self._directories: dict[Path, Path] = {}
 
     def __call__(self, path: Path) -> Path:
-        if path.is_symlink():
+        if os.path.islink(path):
             return path.resolve()
-        parent = self._directories.get(path.parent)
+        directory = path.parent
+        parent = self._directories.get(directory)
         if parent is None:
-            parent = self._directories[path.parent] = path.parent.resolve()
+            parent = self._directories[directory] = directory.resolve()
         return parent / path.name
 
 
