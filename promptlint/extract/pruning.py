@@ -43,6 +43,7 @@ import ast
 import bisect
 import itertools
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -53,28 +54,12 @@ _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 # interpreter never follows to a definition of the module), not `def helper(` or `helper = ...`
 # or `f(helper=...)` (bindings, not uses). Missing one of these exclusions keeps more, never less.
 _NAMES = re.compile(r"(?<![.\w])\w+\b(?!\s*=(?!=|\s*[}!:]))")  # `{x=}` in an f-string uses x
-_WORDS = re.compile(r"\w+")
 _KEYS = re.compile(r"(\.\s*)?(\w+)")
 _ATTRIBUTES = re.compile(r"\.\s*(\w+)")
 _RECEIVERS = frozenset({"self", "cls"})
 _DECLARES = re.compile(r"\b(?:global|nonlocal)\s+\w")
 _IMPORT_LINE = re.compile(r"^[ \t]*(?:from|import)[ \t]", re.MULTILINE)
 _DEFINED = re.compile(r"\b(?:def|class)\s+\w+")
-# Imports that stay whatever they bind: which SDK a module imports decides what counts as a call.
-_SDK_ROOTS = frozenset(
-    {
-        "openai",
-        "anthropic",
-        "google",
-        "litellm",
-        "langchain",
-        "langchain_core",
-        "langchain_community",
-        "pydantic_ai",
-        "__future__",
-    }
-)
-
 # Markers, searched in the lower-cased text by a literal first (fast, in C), each hit then checked
 # by a regex at its position or on its line. Calls of an SDK method:
 _GAP = r"(?:\s|\\|#[^\n]*)*"  # what may stand between `.` and a name: spaces, `\`, comments
@@ -346,13 +331,14 @@ class _Slicer:
                 statement, start, end, frozenset(), True, stub, "", scope=scope, function=function
             )
         if isinstance(statement, _Imports):
-            always = not nested and _keeps_import(statement)
+            # Kept as it is when kept code names what it binds; dropped, it still leaves itself
+            # behind on one line (see `_imports_in`): the scan reads every import of a module.
             return _Unit(
                 statement,
                 start,
                 end,
                 _bound_names(statement, self.lines),
-                always,
+                False,
                 stub,
                 "",
                 scope=scope,
@@ -530,17 +516,8 @@ def _docstrings(tree: ast.Module, lines: list[str]) -> list[tuple[int, int]]:
 
 
 def _inside(ranges: list[tuple[int, int]], line: int) -> bool:
-    index = bisect.bisect_right(ranges, (line, len(ranges) + 1 << 30)) - 1
+    index = bisect.bisect_right(ranges, (line, sys.maxsize)) - 1
     return index >= 0 and ranges[index][0] <= line <= ranges[index][1]
-
-
-def _keeps_import(statement: ast.Import | ast.ImportFrom) -> bool:
-    if isinstance(statement, ast.Import):
-        return any(a.name.split(".")[0] in _SDK_ROOTS for a in statement.names)
-    root = (statement.module or "").split(".")[0]
-    return (not statement.level and root in _SDK_ROOTS) or any(
-        a.name == "*" for a in statement.names
-    )
 
 
 def _is_docstring(statement: ast.stmt, lines: list[str]) -> bool:
