@@ -1338,17 +1338,38 @@ def test_unmarked_class_becomes_a_stub() -> None:
 def test_emptied_body_gets_a_pass() -> None:
     source = textwrap.dedent(
         """\
-        def ask(client, question, verbose):
-            if verbose:
-                unused = 1
-                other = 2
+        def ask(client, question, items):
+            for question in items:
+                print(question)
+                log(question)
             return client.chat.completions.create(model="gpt-4o", messages=[question])
         """
     )
     pruned = prune(source, PROMPT_NAMES)
     assert pruned is not None
-    assert pruned.text.splitlines()[1:3] == ["    if verbose:", "        pass"]
+    assert pruned.text.splitlines()[1:3] == ["    for question in items:", "        pass"]
     assert pruned.origin == (1, 2, 3, 5)
+
+
+def test_statements_that_bind_nothing_go() -> None:
+    """The interpreter runs no expression statement but a list's `append`/`extend`/`insert`,
+    and no `raise` or `assert`: those go even when they name what the call reads, and so does a
+    compound statement holding only them."""
+    source = textwrap.dedent(
+        """\
+        def ask(client, messages, verbose):
+            log(messages)
+            assert messages, "no messages"
+            if verbose:
+                print(messages)
+            messages.append({"role": "user", "content": "Hi"})
+            return client.chat.completions.create(model="gpt-4o", messages=messages)
+        """
+    )
+    pruned = prune(source, PROMPT_NAMES)
+    assert pruned is not None
+    assert pruned.origin == (1, 6, 7)
+    assert_lines_come_from(source, pruned)
     assert_lines_come_from(source, pruned)
 
 

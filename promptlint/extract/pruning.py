@@ -557,13 +557,58 @@ def _bound_names(statement: ast.stmt, lines: list[str]) -> frozenset[str]:
     if isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
         target = statement.targets[-1] if isinstance(statement, ast.Assign) else statement.target
         return _keys(_text_up_to(statement, target, lines))
-    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+    if isinstance(statement, ast.Expr):
+        # The interpreter runs no expression statement but `name.append(...)`, `.extend`,
+        # `.insert` (a list being built); any other one (`log(x)`, `self.emit(...)`, `await
+        # f()`) changes nothing it tracks, so it is kept only for a marker in it.
         call = statement.value
-        callee = call.func.value if isinstance(call.func, ast.Attribute) else call.func
-        passed = [*call.args, *(k.value for k in call.keywords)]
-        names = frozenset(a.id for a in passed if isinstance(a, ast.Name))
-        return _keys(_text_up_to(statement, callee, lines)) | names
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr in _MUTATIONS
+            and isinstance(call.func.value, ast.Name)
+        ):
+            return frozenset({call.func.value.id})
+        return frozenset()
+    if isinstance(statement, (ast.Raise, ast.Assert, ast.Pass)):
+        return frozenset()  # no binding the interpreter reads
+    if isinstance(statement, _COMPOUND):
+        # What its header binds (`for x in`, `with ... as f`, `except E as e`, a `case`
+        # capture), and what the statements it holds bind.
+        found = set(_keys(_header_targets(statement, lines)))
+        for body in _bodies(statement):
+            for inner in body:
+                found.update(_bound_names(inner, lines))
+        return frozenset(found)
     return _keys(_text_of(statement, lines))
+
+
+# The methods by which the interpreter sees a list grow (`interpret.py`, `_exec_mutation`).
+_MUTATIONS = frozenset({"append", "extend", "insert"})
+
+
+def _header_targets(statement: ast.stmt, lines: list[str]) -> str:
+    """The text of the names a compound statement's header binds (for `_keys`)."""
+    targets: list[ast.AST] = []
+    if isinstance(statement, (ast.For, ast.AsyncFor)):
+        targets.append(statement.target)
+    elif isinstance(statement, (ast.With, ast.AsyncWith)):
+        targets.extend(i.optional_vars for i in statement.items if i.optional_vars is not None)
+    elif isinstance(statement, ast.Try):
+        return " ".join(h.name for h in getattr(statement, "handlers", ()) if h.name)
+    elif isinstance(statement, ast.Match):
+        targets.extend(c.pattern for c in statement.cases)
+    return " ".join(_segment(node, lines) for node in targets)
+
+
+def _segment(node: ast.AST, lines: list[str]) -> str:
+    """A node's source text (by its positions; `ast.get_source_segment` re-splits the file)."""
+    first, last = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]
+    if first == last:
+        line = lines[first - 1].encode("utf-8", "surrogatepass")
+        piece = line[node.col_offset : node.end_col_offset]  # type: ignore[attr-defined]
+        return piece.decode("utf-8", "surrogatepass")
+    return "".join(lines[first - 1 : last])
 
 
 def _text_of(statement: ast.stmt, lines: list[str]) -> str:
