@@ -589,7 +589,7 @@ _MUTATIONS = frozenset({"append", "extend", "insert"})
 
 def _header_targets(statement: ast.stmt, lines: list[str]) -> str:
     """The text of the names a compound statement's header binds (for `_keys`)."""
-    targets: list[ast.AST] = []
+    targets: list[ast.expr | ast.pattern] = []
     if isinstance(statement, (ast.For, ast.AsyncFor)):
         targets.append(statement.target)
     elif isinstance(statement, (ast.With, ast.AsyncWith)):
@@ -601,12 +601,12 @@ def _header_targets(statement: ast.stmt, lines: list[str]) -> str:
     return " ".join(_segment(node, lines) for node in targets)
 
 
-def _segment(node: ast.AST, lines: list[str]) -> str:
+def _segment(node: ast.expr | ast.pattern, lines: list[str]) -> str:
     """A node's source text (by its positions; `ast.get_source_segment` re-splits the file)."""
-    first, last = node.lineno, node.end_lineno or node.lineno  # type: ignore[attr-defined]
+    first, last = node.lineno, node.end_lineno or node.lineno
     if first == last:
         line = lines[first - 1].encode("utf-8", "surrogatepass")
-        piece = line[node.col_offset : node.end_col_offset]  # type: ignore[attr-defined]
+        piece = line[node.col_offset : node.end_col_offset]
         return piece.decode("utf-8", "surrogatepass")
     return "".join(lines[first - 1 : last])
 
