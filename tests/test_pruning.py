@@ -1566,3 +1566,26 @@ def test_a_function_imported_from_a_pruned_module_is_read_whole(
     assert pruned == whole
     rendered = [[getattr(s, "text", None) for s in t.template.segments] for t in whole]
     assert any("You are the assistant of Acme" in (text or "") for r in rendered for text in r)
+
+
+def test_chat_prompt_template_marks_only_where_called() -> None:
+    """A table or an annotation naming `ChatPromptTemplate` holds no prompt; a call of it, or
+    of a method of it, does (and extracts the same pruned)."""
+    source = textwrap.dedent(
+        """\
+        from langchain_core.prompts import ChatPromptTemplate
+
+        MAPPING = {("langchain", "prompts", "ChatPromptTemplate"): "x"}
+
+        def kind(p: ChatPromptTemplate) -> str:
+            return "chat"
+
+        def build(topic):
+            return ChatPromptTemplate.from_messages([("system", f"About {topic}.")])
+        """
+    )
+    pruned = prune(source, PROMPT_NAMES)
+    assert pruned is not None
+    assert "MAPPING" not in pruned.text and "def kind" not in pruned.text
+    assert "def build" in pruned.text
+    assert_equivalent(source)

@@ -75,7 +75,9 @@ _DECORATOR = re.compile(r"[ \t]*@\s*[\w.]+\.(?:system_prompt|instructions)\b")
 # Framework calls by their last name (`litellm.completion(`, `Agent(`, `ChatPromptTemplate`),
 # case-sensitive, and an alias an import gives one.
 _FRAMEWORK_CALLS = frozenset({"completion", "acompletion", "ChatPromptTemplate", "Agent"})
-_FRAMEWORK = re.compile(r"ChatPromptTemplate|\bAgent\s*[(\[]|\ba?completion\s*\(")
+# `ChatPromptTemplate` only where it is called or a method of it is (`.from_messages(`): a
+# serialisation table or a type annotation naming the class holds no prompt.
+_FRAMEWORK = re.compile(rf"ChatPromptTemplate{_GAP}[.(]|\bAgent\s*[(\[]|\ba?completion\s*\(")
 _FRAMEWORK_ALIAS = re.compile(r"\b(?:a?completion|ChatPromptTemplate|Agent)\s+as\s+(\w+)")
 # Each only in a module that names its framework: an absolute import, or the framework's own
 # name before a dot (`litellm.completion(` with `litellm` bound any way). The scan recognises
