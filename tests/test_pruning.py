@@ -1589,3 +1589,27 @@ def test_chat_prompt_template_marks_only_where_called() -> None:
     assert "MAPPING" not in pruned.text and "def kind" not in pruned.text
     assert "def build" in pruned.text
     assert_equivalent(source)
+
+
+def test_prompt_named_assignment_of_no_text_marks_nothing() -> None:
+    """`system_prompt = None` (or a list, a condition, a subscript) is never a template: alone,
+    it leaves nothing to parse; a prompt-named name given text still marks its line."""
+    inert = textwrap.dedent(
+        """\
+        class Settings:
+            pass
+
+        def configure(options):
+            system_prompt = None
+            instructions: list[str] = []
+            prompt_template = options["template"] if options else None
+            return system_prompt, instructions, prompt_template
+        """
+    )
+    pruned = prune(inert, PROMPT_NAMES)
+    assert pruned is not None and pruned.holds_nothing
+    assert_equivalent(inert)
+    texty = inert.replace('options["template"] if options else None', 'f"Use {options}."')
+    kept = prune(texty, PROMPT_NAMES)
+    assert kept is not None and "prompt_template" in kept.text
+    assert_equivalent(texty)

@@ -139,7 +139,7 @@ def prune(text: str, prompt_names: Sequence[str]) -> Pruned | None:
     whole file shows it). A file with no marker at all prunes to nothing, unparsed (as a file the
     prefilter skips: a syntax error in it is not reported)."""
     lines = _LINES.findall(text)
-    marks = _marked_lines(text, lines, prompt_names)
+    marks, named = _marked_lines(text, lines, prompt_names)
     if not marks:
         return Pruned("", ())
     try:
@@ -148,7 +148,10 @@ def prune(text: str, prompt_names: Sequence[str]) -> Pruned | None:
         return None
     # A marker in a docstring (`agent = Agent(...)` in a usage example) marks nothing.
     docstrings = _docstrings(tree, lines)
-    marks = [line for line in marks if not _inside(docstrings, line)]
+    # And `system_prompt = None` (or a list, a condition, ...) is no template: the interpreter
+    # notes a prompt-named name only when it holds text.
+    inert = _inert_assignments(tree, named) if named else set()
+    marks = [line for line in marks if not _inside(docstrings, line) and line not in inert]
     if not marks:
         return Pruned("", ())
     slicer = _Slicer(lines, marks)
@@ -633,8 +636,11 @@ def _keys(text: str) -> frozenset[str]:
     )
 
 
-def _marked_lines(text: str, lines: list[str], prompt_names: Sequence[str]) -> list[int]:
-    """The sorted line numbers (1-based) holding a marker."""
+def _marked_lines(
+    text: str, lines: list[str], prompt_names: Sequence[str]
+) -> tuple[list[int], set[int]]:
+    """The sorted line numbers (1-based) holding a marker, and those of them marked only for
+    a prompt-named assignment or definition."""
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line))
@@ -656,7 +662,8 @@ def _marked_lines(text: str, lines: list[str], prompt_names: Sequence[str]) -> l
                 found.add(number)
     chunks = sorted({literal_chunk(p).lower() for p in prompt_names})
     if any(not c for c in chunks):  # a pattern such as "*": every assignment may be a prompt
-        return list(range(1, len(lines) + 1))
+        return list(range(1, len(lines) + 1)), set()
+    named: set[int] = set()
     checked: set[int] = set()
     for chunk in chunks:
         for hit in _positions(lower, chunk):
@@ -666,7 +673,7 @@ def _marked_lines(text: str, lines: list[str], prompt_names: Sequence[str]) -> l
             checked.add(number)
             line = lower[starts[number - 1] : starts[number]]
             if _defines_prompt(line, chunks):
-                found.add(number)
+                named.add(number)
     aliases: set[str] = set()
     for literal, root in _FRAMEWORK_LITERALS:
         if literal not in text or not _names_framework(text, root):
@@ -681,7 +688,52 @@ def _marked_lines(text: str, lines: list[str], prompt_names: Sequence[str]) -> l
     for alias in aliases:
         for match in re.finditer(r"\b" + re.escape(alias) + r"\b", text):
             found.add(line_of(match.start()))
-    return sorted(found)
+    return sorted(found | named), named - found
+
+
+def _inert_assignments(tree: ast.Module, lines: set[int]) -> set[int]:
+    """Of these lines, those where only assignments of values that are never text start (what
+    the interpreter cannot take for a string: `None`, a number, a list, a dict, a condition, a
+    subscript; not a name or a call, which may hold text)."""
+    verdicts: dict[int, bool] = {}
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        statement = pending.pop()
+        if statement.lineno in lines:
+            inert = isinstance(statement, (ast.Assign, ast.AnnAssign)) and _never_text(
+                statement.value
+            )
+            verdicts[statement.lineno] = verdicts.get(statement.lineno, True) and inert
+        for body in _bodies(statement):
+            pending.extend(body)
+    return {line for line, inert in verdicts.items() if inert}
+
+
+def _never_text(value: ast.expr | None) -> bool:
+    """Whether the interpreter (`interpret.py`, `eval`) can only make a non-string of it."""
+    while isinstance(value, (ast.Await, ast.NamedExpr)):
+        value = value.value
+    if isinstance(value, ast.Constant):
+        return not isinstance(value.value, str)
+    return value is None or isinstance(value, _NEVER_TEXT)
+
+
+_NEVER_TEXT = (
+    ast.List,
+    ast.Tuple,
+    ast.Dict,
+    ast.Set,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+    ast.IfExp,
+    ast.BoolOp,
+    ast.UnaryOp,
+    ast.Compare,
+    ast.Subscript,
+    ast.Lambda,
+)
 
 
 def _names_framework(text: str, root: str) -> bool:
