@@ -1613,3 +1613,26 @@ def test_prompt_named_assignment_of_no_text_marks_nothing() -> None:
     kept = prune(texty, PROMPT_NAMES)
     assert kept is not None and "prompt_template" in kept.text
     assert_equivalent(texty)
+
+
+def test_prompt_named_function_returning_no_text_marks_nothing() -> None:
+    """A prompt-named function that returns nothing, or only what is never text, makes no
+    template: it is no marker (code that calls it still keeps it)."""
+    source = textwrap.dedent(
+        """\
+        def refresh_instructions(cache):
+            cache.clear()
+
+        def get_prompts(self):
+            return {"system": self.system}
+
+        def build_prompt(topic):
+            return f"Write about {topic}."
+        """
+    )
+    pruned = prune(source, PROMPT_NAMES)
+    assert pruned is not None
+    assert "def build_prompt" in pruned.text
+    assert "refresh_instructions" not in pruned.text and "get_prompts" not in pruned.text
+    assert_equivalent(source)
+

@@ -692,21 +692,39 @@ def _marked_lines(
 
 
 def _inert_assignments(tree: ast.Module, lines: set[int]) -> set[int]:
-    """Of these lines, those where only assignments of values that are never text start (what
-    the interpreter cannot take for a string: `None`, a number, a list, a dict, a condition, a
-    subscript; not a name or a call, which may hold text)."""
+    """Of these lines, those where only statements start that give a prompt-named name no text:
+    an assignment of a value the interpreter cannot take for a string (`None`, a number, a
+    list, a dict, a condition, a subscript; not a name or a call, which may hold text), or a
+    function that returns only such values (or nothing)."""
     verdicts: dict[int, bool] = {}
     pending: list[ast.stmt] = list(tree.body)
     while pending:
         statement = pending.pop()
         if statement.lineno in lines:
-            inert = isinstance(statement, (ast.Assign, ast.AnnAssign)) and _never_text(
-                statement.value
-            )
+            if isinstance(statement, (ast.Assign, ast.AnnAssign)):
+                inert = _never_text(statement.value)
+            elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                inert = all(_never_text(r.value) or r.value is None for r in _returns(statement))
+            else:
+                inert = False
             verdicts[statement.lineno] = verdicts.get(statement.lineno, True) and inert
         for body in _bodies(statement):
             pending.extend(body)
     return {line for line, inert in verdicts.items() if inert}
+
+
+def _returns(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.Return]:
+    """The function's own `return` statements (not those of functions or classes in it)."""
+    found: list[ast.Return] = []
+    pending: list[ast.stmt] = list(function.body)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, ast.Return):
+            found.append(statement)
+        elif not isinstance(statement, _Definition):
+            for body in _bodies(statement):
+                pending.extend(body)
+    return found
 
 
 def _never_text(value: ast.expr | None) -> bool:
