@@ -4,7 +4,9 @@ libcst's parser is the dominant cost of a run (about 11k lines/s), and in a file
 prefilter most lines still hold no prompt. CPython's own parser (`ast`, in C, ten times faster)
 gives every statement's lines. Marker lines are found in the text: an SDK call chain, a framework
 call (`ChatPromptTemplate`, `Agent(`, `completion(`, or an import alias of one), a prompt-named
-assignment or function, a pydantic-ai prompt decorator; never inside a docstring. Then, from the
+assignment or function, a pydantic-ai prompt decorator; never inside a docstring, and not a
+prompt-named assignment of a value the interpreter never takes for text (`system_prompt = None`,
+a list, a condition) nor a prompt-named function that returns only such values. Then, from the
 module down, a statement is kept when:
 
 - it holds a marker (an augmented `prompt += ...` is one: a template grows without being read),
@@ -16,7 +18,10 @@ module down, a statement is kept when:
 - or it binds a name that kept code uses as a bare word (`helper(`, `CLIENT`; not `x.helper`,
   not `helper = ...`), or an attribute it reads (`self.x = ...` for `self.x`): a helper the
   interpreter may follow, a value it may read. A name bound inside a function counts only for
-  code in that function. This repeats until nothing more is reached.
+  code in that function. This repeats until nothing more is reached. An expression statement
+  binds nothing unless it grows a list (`messages.append(...)`, `.extend`, `.insert`): the
+  interpreter runs no other (`log(messages)`, `self.emit(...)`), nor `raise` or `assert`; a
+  compound statement binds what its header and the statements in it bind.
 
 A kept function, class or compound statement inside a function is opened the same way, so only
 the statements of it that matter stay. A dropped class becomes `class Name: pass` (the
