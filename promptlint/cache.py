@@ -40,6 +40,8 @@ _MODEL_TYPES: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (
         model.Span,
+        model.Replacement,
+        model.Literal,
         model.Text,
         model.Slot,
         model.Template,
@@ -49,6 +51,7 @@ _MODEL_TYPES: dict[str, type[Any]] = {
         model.CallSite,
         model.NamedTemplate,
         model.ParseError,
+        model.Suppression,
         model.FileModel,
     )
 }

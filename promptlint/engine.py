@@ -6,19 +6,24 @@ returns sorted, de-duplicated findings. Printing and exit codes belong to the CL
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Iterable, Sequence
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from promptlint.cache import Cache, Entry, digest
-from promptlint.checks import Context, Rule
-from promptlint.config import Settings
+from promptlint.checks import RULES, Context, Rule
+from promptlint.checks.pc000_parse_error import RULE as PC000
+from promptlint.config import Settings, extraction_tag
 from promptlint.discovery import SourceFile
 from promptlint.estimate import Estimator
 from promptlint.link import link
-from promptlint.model import FileModel, Finding, ParseError
+from promptlint.model import UNKNOWN_SPAN, FileModel, Finding, ParseError, Span
+from promptlint.suppress import apply as apply_suppressions
 
 if TYPE_CHECKING:
     from promptlint.extract import Prefilter
@@ -29,6 +34,23 @@ class CheckResult:
     findings: tuple[Finding, ...]
     files_checked: int
     internal_errors: int = 0
+    # Each internal error as `path:line:column: message` and its formatted traceback, in output
+    # order: the CLI prints them with --show-traceback (a bug report needs them).
+    traces: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InternalError:
+    """promptlint failed (a bug), not the code it read: in the extractor, the linker or a rule.
+    Its PC000 finding is shown whatever the selection and suppression comments say (the run
+    exits 2 because of it), and its traceback is kept for `--show-traceback`."""
+
+    finding: Finding
+    trace: str
+
+
+# Ends every internal error's message: what the user can do about promptlint's bug.
+PLEASE_REPORT = "please report it (run with --show-traceback for the trace)"
 
 
 def read_model(
@@ -61,27 +83,87 @@ def safe_extract(
         return extract_file(display, data, settings, prefilter, exports=exports)
     except Exception as exc:
         message = (
-            f"internal error while analysing this file ({type(exc).__name__}: {exc}); "
-            "please report it with the file attached"
+            f"internal error while analysing this file ({described(exc)}); please report it "
+            "with the file attached (run with --show-traceback for the trace)"
         )
-        return FileModel(display, parse_error=ParseError(message, 1, 1, internal=True))
+        # Formatted here: in a worker process, the traceback does not survive the pool.
+        error = ParseError(message, 1, 1, internal=True, trace=traceback.format_exc())
+        return FileModel(display, parse_error=error)
+
+
+def described(exc: BaseException) -> str:
+    """`ZeroDivisionError: division by zero` (the type alone when the message is empty)."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class Analysis:
+    findings: list[Finding]
+    internal: list[InternalError]
 
 
 def analyse(
     model: FileModel, rules: Sequence[Rule], settings: Settings, estimator: Estimator
-) -> list[Finding]:
+) -> Analysis:
+    """Every rule's findings on one file. A rule that raises becomes one internal error, at the
+    first call site (or template; the file for a file-wide check) it failed on: what it yielded
+    there before failing is dropped, what it found on the others is kept, and the other rules
+    still run. A file promptlint failed to extract is that internal error alone."""
     ctx = Context(model.path, settings, estimator.tokens, estimator)
+    error = model.parse_error
+    if error is not None and error.internal:
+        span = Span(error.line, error.column, error.line, error.column, error.cell)
+        finding = PC000.finding(ctx, span, error.message)
+        return Analysis([], [InternalError(finding, error.trace or "")])
     findings: list[Finding] = []
+    internal: list[InternalError] = []
     for rule in rules:
+        checks: list[tuple[Callable[[], Iterable[Finding]], Span]] = []
         if rule.check_file is not None:
-            findings.extend(rule.check_file(model, ctx))
+            checks.append((partial(rule.check_file, model, ctx), UNKNOWN_SPAN))
         if rule.check_call_site is not None:
-            for site in model.call_sites:
-                findings.extend(rule.check_call_site(site, ctx))
+            checks += [(partial(rule.check_call_site, s, ctx), s.span) for s in model.call_sites]
         if rule.check_template is not None:
-            for template in model.templates:
-                findings.extend(rule.check_template(template, ctx))
-    return findings
+            checks += [
+                (partial(rule.check_template, t, ctx), t.template.span) for t in model.templates
+            ]
+        failed: InternalError | None = None
+        for check, span in checks:
+            try:
+                findings.extend(list(check()))  # all or nothing: a partial result may be wrong
+            except Exception as exc:
+                message = f"internal error in rule {rule.code} ({rule.name}): {described(exc)}"
+                failed = failed or _internal(ctx, span, message, traceback.format_exc())
+        if failed is not None:
+            internal.append(failed)
+    return Analysis(findings, internal)
+
+
+def _internal(ctx: Context, at: Span, message: str, trace: str) -> InternalError:
+    return InternalError(PC000.finding(ctx, at, f"{message}; {PLEASE_REPORT}"), trace)
+
+
+def with_internal(
+    findings: Iterable[Finding], internal: Sequence[InternalError]
+) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
+    """The findings (one per path, position and code) with the internal errors' added, in
+    output order, and the internal errors' traces in that order. An internal error at the same
+    place as another finding of PC000 shares it: both messages are kept."""
+    kept = {f.sort_key: f for f in unique_sorted(findings)}
+    for error in internal:
+        finding, known = error.finding, kept.get(error.finding.sort_key)
+        if known is not None:
+            finding = dataclasses.replace(known, message=f"{known.message} Also: {finding.message}")
+        kept[finding.sort_key] = finding
+    order = sorted(internal, key=lambda e: e.finding.sort_key)  # stable: rule order within
+    traces = tuple(f"{_where(e.finding)}: {e.finding.message}\n{e.trace}" for e in order)
+    return tuple(kept[key] for key in sorted(kept)), traces
+
+
+def _where(finding: Finding) -> str:
+    cell = f"cell {finding.cell}:" if finding.cell is not None else ""
+    return f"{finding.path}:{cell}{finding.line}:{finding.column}"
 
 
 def unique_sorted(findings: Iterable[Finding]) -> tuple[Finding, ...]:
@@ -92,16 +174,39 @@ def unique_sorted(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(seen[key] for key in sorted(seen))
 
 
+@dataclass(frozen=True)
+class Setup:
+    """What one file is checked with: its settings (its nearest config's), the rules they select
+    and the estimator of its provider, model, encoding and dynamic-tokens."""
+
+    settings: Settings
+    rules: tuple[Rule, ...]
+    estimator: Estimator
+
+
 def extract_files(
-    files: Sequence[SourceFile], settings: Settings, jobs: int = 1, cache: Cache | None = None
+    files: Sequence[SourceFile],
+    settings: Settings,
+    jobs: int = 1,
+    cache: Cache | None = None,
+    settings_for: Callable[[Path], Settings] | None = None,
+    contents: Mapping[str, bytes] | None = None,
 ) -> list[FileModel]:
     """The model of every file, in the order given (from the cache, or extracted on `jobs`
     processes), linked across modules (`link.py`), then the prompt files those read (with their
-    parse errors). What was extracted is written back to the cache; a run that extracted
-    nothing writes nothing."""
+    parse errors). Each file is extracted with `settings_for(its path)` (default: `settings`).
+    What was extracted is written back to the cache; a run that extracted nothing writes
+    nothing. `contents` (display path -> bytes) stand in for those files' bytes on disk (the
+    fixed text of `--diff`)."""
+
+    def settings_of(path: Path) -> Settings:
+        return settings if settings_for is None else settings_for(path)
+
     known = cache.load() if cache is not None else {}
     learned: dict[str, Entry] = {}
-    extracted = _extract_or_recall(files, settings, jobs, known, learned)
+    each = [settings_of(s.path) for s in files]
+    given = contents or {}
+    extracted = _extract_or_recall(files, each, jobs, known, learned, given)
     real = _RealPaths()
     paths = [real(s.path) for s in files]
     models = dict(zip(paths, extracted, strict=True))
@@ -110,16 +215,22 @@ def extract_files(
 
     def load(path: Path) -> FileModel | None:
         """A module of the project outside the run, read (whole) for the templates it exports."""
+        display = displays.get(path) or os.path.relpath(path)
+        own = settings_of(path)
         try:
-            data = path.read_bytes()
+            if display in given:
+                data = given[display]
+            elif 0 < own.max_file_size < path.stat().st_size:
+                return None  # skipped as a file of the run would be (`discovery.within_size`)
+            else:
+                data = path.read_bytes()
         except OSError:
             return None
-        display = displays.get(path) or os.path.relpath(path)
-        key, sha = f"{display}{_EXPORTS}", digest(data)
+        key, sha = f"{display}{_EXPORTS}", _stamp(digest(data), own)
         entry = known.get(key)
         if entry is not None and entry.digest == sha:
             return entry.model
-        model = safe_extract(display, data, settings, None, exports=True)
+        model = safe_extract(display, data, own, None, exports=True)
         _learn(learned, key, sha, model)
         return model
 
@@ -131,6 +242,12 @@ def extract_files(
 
 # The cache key of a module read for its exports (another extraction than a linted file's).
 _EXPORTS = "\0exports"
+
+
+def _stamp(sha: str, settings: Settings) -> str:
+    """An entry's digest: the bytes' hash and the file's extraction settings, so that a changed
+    config re-extracts its own files only."""
+    return f"{sha}.{extraction_tag(settings)}"
 
 
 def _learn(learned: dict[str, Entry], key: str, sha: str | None, model: FileModel) -> None:
@@ -158,31 +275,39 @@ class _RealPaths:
 
 def _extract_or_recall(
     files: Sequence[SourceFile],
-    settings: Settings,
+    settings: Sequence[Settings],
     jobs: int,
     known: dict[str, Entry],
     learned: dict[str, Entry],
+    given: Mapping[str, bytes],
 ) -> list[FileModel]:
-    """Each file's model: the cached one when the file's bytes hash as they did, else extracted
-    (and added to `learned`)."""
+    """Each file's model (with `settings[i]`): the cached one when the file's bytes hash as they
+    did under the same extraction settings, else extracted (and added to `learned`)."""
+    from promptlint.extract import compile_prefilter
     from promptlint.parallel import extract_all
 
     models: list[FileModel | None] = [None] * len(files)
     missing: list[int] = []
     for index, source in enumerate(files):
+        data = given.get(source.display)
+        if data is not None:  # not from disk: neither recalled nor remembered
+            prefilter = compile_prefilter(settings[index].prompt_names)
+            models[index] = safe_extract(source.display, data, settings[index], prefilter)
+            continue
         entry = known.get(source.display)
         if entry is not None:
             try:
-                if digest(source.path.read_bytes()) == entry.digest:
+                if _stamp(digest(source.path.read_bytes()), settings[index]) == entry.digest:
                     models[index] = entry.model
                     continue
             except OSError:
                 pass  # extraction reports it
         missing.append(index)
-    fresh = extract_all([files[i] for i in missing], settings, jobs)
+    fresh = extract_all([files[i] for i in missing], [settings[i] for i in missing], jobs)
     for index, (sha, model) in zip(missing, fresh, strict=True):
         models[index] = model
-        _learn(learned, files[index].display, sha, model)
+        stamped = None if sha is None else _stamp(sha, settings[index])
+        _learn(learned, files[index].display, stamped, model)
     return [m for m in models if m is not None]
 
 
@@ -193,38 +318,94 @@ def check_files(
     estimator: Estimator,
     jobs: int = 1,
     cache: Cache | None = None,
+    setup_for: Callable[[Path], Setup] | None = None,
+    contents: Mapping[str, bytes] | None = None,
 ) -> CheckResult:
+    """Check `files`, each with `setup_for(its path)` (default: `settings`, `rules`,
+    `estimator` for all). Linking and the project-wide rules (PC302) run once over every model,
+    with the run's own `settings` and `estimator`; a project-wide rule runs when any file
+    selects it, and every finding is kept only in a file whose setup selects its rule.
+    `contents` (display path -> bytes) stand in for those files on disk (see `extract_files`)."""
+    root = Setup(settings, tuple(rules), estimator)
+
+    def setup(path: Path) -> Setup:
+        return root if setup_for is None else setup_for(path)
+
+    def settings_for(path: Path) -> Settings:
+        return setup(path).settings
+
     findings: list[Finding] = []
-    internal = 0
-    models = extract_files(files, settings, jobs, cache)
-    for model in models:
-        internal += model.parse_error is not None and model.parse_error.internal
-        findings.extend(analyse(model, rules, settings, estimator))
-    findings.extend(project_findings(models, rules, settings, estimator))
+    internal: list[InternalError] = []
+    models = extract_files(files, settings, jobs, cache, settings_for, contents)
+    setups = [setup(s.path) for s in files] + [setup(Path(m.path)) for m in models[len(files) :]]
+    for model, own in zip(models, setups, strict=True):
+        analysis = analyse(model, own.rules, own.settings, own.estimator)
+        findings.extend(analysis.findings)
+        internal.extend(analysis.internal)
+    wanted = {r for own in (root, *setups) for r in own.rules if r.check_project is not None}
+    project_rules = [r for r in RULES if r in wanted]
+    project = project_findings(models, project_rules, settings, estimator)
+    findings.extend(project.findings)
+    internal.extend(project.internal)
     # Linking may place a finding in an imported module outside the run: those are not reported
     # (pre-commit passes the changed files; their imports are read, not checked). Prompt files
     # the run's call sites load are reported: they are part of those prompts.
-    shown = {source.display for source in files} | {m.path for m in models[len(files) :]}
-    kept = unique_sorted(f for f in findings if f.path in shown)
-    return CheckResult(kept, len(models), internal)
+    paths = [source.display for source in files] + [m.path for m in models[len(files) :]]
+    selected = {path: {r.code for r in own.rules} for path, own in zip(paths, setups, strict=True)}
+    known = {r.code for r in RULES}
+
+    def shown(finding: Finding) -> bool:
+        codes = selected.get(finding.path)
+        return codes is not None and (finding.code in codes or finding.code not in known)
+
+    # Filtered before suppression comments are matched and after (the unused-suppression
+    # findings they add).
+    suppressed = apply_suppressions(filter(shown, findings), models, rules)
+    kept, traces = with_internal(filter(shown, suppressed), internal)
+    return CheckResult(kept, len(models), len(internal), traces)
 
 
 def check_source(
     display: str, data: bytes, settings: Settings, rules: Sequence[Rule], estimator: Estimator
 ) -> CheckResult:
     """Lint one file's bytes (stdin, editors, tests)."""
+    return check_document(display, data, settings, rules, estimator)[0]
+
+
+def check_document(
+    display: str, data: bytes, settings: Settings, rules: Sequence[Rule], estimator: Estimator
+) -> tuple[CheckResult, FileModel]:
+    """`check_source`, with the model it extracted (the language server's hover reads its call
+    sites, estimated with the same `estimator`)."""
     model = safe_extract(display, data, settings, None)
-    findings = [*analyse(model, rules, settings, estimator)]
-    findings += project_findings([model], rules, settings, estimator)
-    internal = int(model.parse_error is not None and model.parse_error.internal)
-    return CheckResult(unique_sorted(findings), 1, internal)
+    analysis = analyse(model, rules, settings, estimator)
+    project = project_findings([model], rules, settings, estimator)
+    findings = apply_suppressions([*analysis.findings, *project.findings], [model], rules)
+    internal = [*analysis.internal, *project.internal]
+    kept, traces = with_internal(findings, internal)
+    return CheckResult(kept, 1, len(internal), traces), model
 
 
 def project_findings(
     models: Sequence[FileModel], rules: Sequence[Rule], settings: Settings, estimator: Estimator
-) -> list[Finding]:
-    """Findings of the project-wide rules (PC302), over every linked model at once."""
+) -> Analysis:
+    """Findings of the project-wide rules (PC302), over every linked model at once. A rule that
+    raises is an internal error belonging to no file: it is reported at 1:1 of the run's first
+    file in output order (where a reader sees it first), and the other rules still run."""
     project = Context("", settings, estimator.tokens, estimator)
-    return [
-        f for r in rules if r.check_project is not None for f in r.check_project(models, project)
-    ]
+    findings: list[Finding] = []
+    internal: list[InternalError] = []
+    for rule in rules:
+        if rule.check_project is None:
+            continue
+        try:
+            findings.extend(list(rule.check_project(models, project)))
+        except Exception as exc:
+            trace = traceback.format_exc()
+            first = dataclasses.replace(project, path=min((m.path for m in models), default=""))
+            message = (
+                f"internal error in project-wide rule {rule.code} ({rule.name}), reported at "
+                f"the first file of the run: {described(exc)}"
+            )
+            internal.append(_internal(first, UNKNOWN_SPAN, message, trace))
+    return Analysis(findings, internal)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,9 +162,10 @@ def link(models: dict[Path, FileModel], load: Callable[[Path], FileModel | None]
         except Exception as exc:  # a bug in linking one file must not take the run down
             message = (
                 f"internal error while linking this file ({type(exc).__name__}: {exc}); "
-                "please report it with the file attached"
+                "please report it with the file attached (run with --show-traceback for the trace)"
             )
-            linked[path] = FileModel(model.path, parse_error=ParseError(message, 1, 1, True))
+            error = ParseError(message, 1, 1, True, trace=traceback.format_exc())
+            linked[path] = FileModel(model.path, parse_error=error)
     standalone_users = Linker(Project(models, load), files)
     result = []
     for path, model in linked.items():

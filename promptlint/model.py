@@ -32,6 +32,15 @@ UNKNOWN_SPAN = Span(1, 1, 1, 1)
 
 
 @dataclass(frozen=True)
+class Replacement:
+    """Source text a fix would put at `span` (empty span: an insertion). The extractor prepares
+    these where it sees the source, and a rule's fix turns them into edits (`checks/edits.py`)."""
+
+    span: Span
+    content: str
+
+
+@dataclass(frozen=True)
 class Text:
     """A run of static prompt text: identical on every request."""
 
@@ -64,9 +73,27 @@ class Slot:
     ref: str | None = None
     # The file the slot's span is in, when linking brought it from another module.
     path: str | None = None
+    # Edits that fix its order, when well-defined: `sorted(...)` around a `join`'s argument
+    # (PC201), `sort_keys=True` on the `json.dumps` call that made it (PC202). Empty otherwise.
+    # Fix data, not what the prompt is: left out of comparisons (as the other fix fields).
+    sorted_edits: tuple[Replacement, ...] = field(default=(), compare=False)
+    sort_keys_edits: tuple[Replacement, ...] = field(default=(), compare=False)
 
 
 Segment = Text | Slot
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A template written as one f-string, as the source spells it (PC101/PC102 fixes move its
+    lines). `chunks` is the source between the quotes, cut into text runs (even indexes, maybe
+    empty) and `{...}` replacement fields (odd indexes); `slot_chunks` gives, for each slot of the
+    template in order, the field it comes from. `raw`: an r-string (no backslash escapes)."""
+
+    span: Span  # the source between the quotes
+    chunks: tuple[str, ...]
+    slot_chunks: tuple[int, ...]
+    raw: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +102,8 @@ class Template:
 
     segments: tuple[Segment, ...]
     span: Span = UNKNOWN_SPAN
+    # Set when the whole template is one f-string in the source (fixes reorder its text).
+    literal: Literal | None = field(default=None, compare=False)
 
     @property
     def is_static(self) -> bool:
@@ -144,6 +173,11 @@ class CallSite:
     messages: tuple[Message, ...] = ()
     cache_control: CacheControl | None = None  # request-level automatic breakpoint
     tool_breakpoints: tuple[CacheControl, ...] = ()  # `cache_control` on tool definitions
+    # Where fixes edit the call: the `system=` argument when it is a plain string (not a list of
+    # blocks), and the empty span after the last argument, where `, name=value` can go (None when
+    # the call unpacks `*args`/`**kwargs`, or has no arguments).
+    system_string: Span | None = field(default=None, compare=False)
+    args_end: Span | None = field(default=None, compare=False)
 
     def cache_parts(self) -> Iterator[tuple[Template, CacheControl | None]]:
         """Every part of the request in cache order (tools, system blocks, message blocks), each
@@ -217,6 +251,30 @@ class ParseError:
     column: int
     internal: bool = False  # promptlint failed on this file (a bug to report), not the file
     cell: int | None = None  # in a notebook
+    # With `internal`: the formatted traceback, made where it happened (a worker process's
+    # traceback does not cross the pool), for `--show-traceback`. Never cached.
+    trace: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """An inline suppression comment, read from the file's original text (`suppress.py`).
+
+    `kind`: "ignore" (`# promptlint: ignore[...]`), "noqa" (`# noqa: PC...`), "skip-file", or
+    "invalid" (a malformed promptlint directive: it suppresses nothing, `problem` says why).
+    `codes`: as written (codes or rule names; for noqa only the PC codes); empty: every rule.
+    `span`: the directive within its comment. It covers `first_line`..`last_line` (in
+    `span.cell` for a notebook): its own line, or the logical line (a simple statement, or a
+    compound statement's header) it is written on the first line of, or the multi-line string it
+    follows.
+    """
+
+    kind: str
+    span: Span
+    first_line: int
+    last_line: int
+    codes: tuple[str, ...] = ()
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -232,6 +290,8 @@ class FileModel:
     # False when extraction skipped definitions that cannot hold a prompt (`extract/pruning.py`):
     # a name missing from `exports` may then still be exported, and an importer re-reads it whole.
     exports_complete: bool = True
+    # Inline suppression comments, in source order (`suppress.py`).
+    suppressions: tuple[Suppression, ...] = ()
 
 
 @dataclass(frozen=True)

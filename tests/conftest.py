@@ -3,13 +3,20 @@
 The extractor tests compare whole rendered templates rather than counting segments: `render` turns
 a `Template` into a string with static text verbatim and each slot as `{name}`, flagged `!v`
 (volatile), `!u` (unordered) and/or `!h` (history), e.g. `"Today is {now()!v}. Rules..."`.
+
+Every test runs with the network blocked in its own process (`_no_network`): promptlint must never
+need it. Tests that start subprocesses block it there themselves (tests/test_cli.py,
+tests/test_tokens.py, tests/test_no_execution.py), or point proxies at a dead port.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import textwrap
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +30,66 @@ def _own_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test's CLI runs get a cache of their own: no result leaks between tests (a test that
     breaks extraction on purpose must not read another's), and none lands in the checkout."""
     monkeypatch.setenv("PROMPTLINT_CACHE_DIR", str(tmp_path / ".promptlint_cache"))
+
+
+class NetworkBlocked(RuntimeError):
+    """A test tried to reach another host. Not an OSError, so that no `except OSError` in the
+    code under test can take it for a network that is merely down."""
+
+
+def _is_local(host: Any) -> bool:
+    """Loopback, unspecified (which connects locally) or no host at all."""
+    if host is None:
+        return True
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str):
+        return False
+    if host in ("", "localhost") or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host.partition("%")[0])  # an IPv6 scope id
+    except ValueError:
+        return False  # a name: resolving it is already network access
+    return address.is_loopback or address.is_unspecified
+
+
+def _guard(host: Any, what: str) -> None:
+    if not _is_local(host):
+        raise NetworkBlocked(f"network access attempted in a test: {what} {host!r}")
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Connections and name lookups to anything but this machine raise `NetworkBlocked`; Unix
+    sockets and loopback (a test's own server) still work."""
+    connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
+    getaddrinfo, create_connection = socket.getaddrinfo, socket.create_connection
+
+    def host_of(sock: socket.socket, address: Any) -> Any:
+        inet = sock.family in (socket.AF_INET, socket.AF_INET6)
+        return address[0] if inet and isinstance(address, tuple) else None
+
+    def guarded_connect(self: socket.socket, address: Any) -> None:
+        _guard(host_of(self, address), "connect to")
+        connect(self, address)
+
+    def guarded_connect_ex(self: socket.socket, address: Any) -> int:
+        _guard(host_of(self, address), "connect to")
+        return connect_ex(self, address)
+
+    def guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        _guard(host, "look up")
+        return getaddrinfo(host, *args, **kwargs)
+
+    def guarded_create_connection(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
+        _guard(address[0], "connect to")
+        return create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
+    monkeypatch.setattr(socket, "create_connection", guarded_create_connection)
 
 
 def extract(source: str, settings: Settings | None = None, path: str = "mod.py") -> FileModel:

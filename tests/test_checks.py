@@ -122,6 +122,7 @@ def test_selection_by_code_prefix_and_name() -> None:
         "PC202",
         "PC301",
         "PC302",
+        "PC900",
     ]
     assert len(RULES) == len({r.code for r in RULES}) == len({r.name for r in RULES})
 

@@ -16,6 +16,7 @@ from promptlint.checks import (
     pc403_breakpoint_after_dynamic,
     pc404_too_many_breakpoints,
     pc405_breakpoint_ttl_order,
+    pc900_unused_suppression,
 )
 from promptlint.checks.base import Context, Rule
 
@@ -33,6 +34,7 @@ RULES: tuple[Rule, ...] = (
     pc403_breakpoint_after_dynamic.RULE,
     pc404_too_many_breakpoints.RULE,
     pc405_breakpoint_ttl_order.RULE,
+    pc900_unused_suppression.RULE,
 )
 
 __all__ = [

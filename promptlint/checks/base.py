@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from promptlint.config import Settings
-from promptlint.model import CallSite, FileModel, Finding, NamedTemplate, Severity, Slot, Span
+from promptlint.model import (
+    CallSite,
+    FileModel,
+    Finding,
+    Fix,
+    NamedTemplate,
+    Severity,
+    Slot,
+    Span,
+)
 
 if TYPE_CHECKING:  # the estimator (profiles, tiktoken) is not loaded for `promptlint rule`
     from promptlint.estimate import Estimator
@@ -43,9 +52,12 @@ class Rule:
     check_file: FileCheck | None = None
     check_project: ProjectCheck | None = None
 
-    def finding(self, ctx: Context, at: Span | Slot, message: str) -> Finding:
+    def finding(
+        self, ctx: Context, at: Span | Slot, message: str, fix: Fix | None = None
+    ) -> Finding:
         """A finding at a span of the checked file, or at a slot (which linking may have brought
-        from another module: then the finding is in that module)."""
+        from another module: then the finding is in that module). A `fix` edits that same file;
+        in a notebook it is dropped (its edits would need a cell)."""
         if isinstance(at, Slot):
             path, span = at.path or ctx.path, at.span
         else:
@@ -60,5 +72,6 @@ class Rule:
             name=self.name,
             severity=self.severity,
             message=message,
+            fix=fix if span.cell is None else None,
             cell=span.cell,
         )

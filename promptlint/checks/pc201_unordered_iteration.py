@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from promptlint.checks import edits
 from promptlint.checks.base import Context, Rule
 from promptlint.model import CallSite, Finding, NamedTemplate, Severity, Slot, Template
 
@@ -23,6 +24,15 @@ def _message(slot: Slot) -> str:
     )
 
 
+FIX_MESSAGE = "Wrap the iterated value in `sorted()`"
+
+
+def _finding(ctx: Context, slot: Slot) -> Finding:
+    """The fix is safe: a `join` takes strings, which `sorted()` always orders."""
+    fix = edits.fix("safe", FIX_MESSAGE, slot.sorted_edits)
+    return RULE.finding(ctx, slot, _message(slot), fix)
+
+
 def _unordered(template: Template) -> Iterator[Slot]:
     return (s for s in template.slots if s.unordered)
 
@@ -30,12 +40,12 @@ def _unordered(template: Template) -> Iterator[Slot]:
 def check_call_site(site: CallSite, ctx: Context) -> Iterator[Finding]:
     for template, _ in site.prompt_parts():
         for slot in _unordered(template):
-            yield RULE.finding(ctx, slot, _message(slot))
+            yield _finding(ctx, slot)
 
 
 def check_template(named: NamedTemplate, ctx: Context) -> Iterator[Finding]:
     for slot in _unordered(named.template):
-        yield RULE.finding(ctx, slot, _message(slot))
+        yield _finding(ctx, slot)
 
 
 RULE = Rule(

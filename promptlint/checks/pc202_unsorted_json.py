@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from promptlint.checks import edits
 from promptlint.checks.base import Context, Rule
 from promptlint.checks.placement import before_final_user
 from promptlint.model import CallSite, Finding, Severity, Slot
@@ -24,9 +25,14 @@ def _message(slot: Slot, where: str) -> str:
     )
 
 
+FIX_MESSAGE = "Pass `sort_keys=True` to `json.dumps`"
+
+
 def check_call_site(site: CallSite, ctx: Context) -> Iterator[Finding]:
     for slot, where in before_final_user(site, lambda s: s.unsorted_json):
-        yield RULE.finding(ctx, slot, _message(slot, where))
+        # Safe: the same data, serialised with its keys in one fixed order.
+        fix = edits.fix("safe", FIX_MESSAGE, slot.sort_keys_edits)
+        yield RULE.finding(ctx, slot, _message(slot, where), fix)
 
 
 RULE = Rule(

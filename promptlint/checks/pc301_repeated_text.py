@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from promptlint.checks.base import Context, Rule
 from promptlint.model import CallSite, Finding, NamedTemplate, Severity, Template, Text
 
-MIN_TOKENS = 8
 QUOTE_CHARS = 60
 
 _LINE = re.compile(r"[^\n]+")
@@ -85,7 +84,8 @@ class _Repeat:
 
 
 def _first_repeat(parts: Iterable[tuple[Template, str]], ctx: Context) -> _Repeat | None:
-    """The repeated unit (of >= MIN_TOKENS tokens) whose second occurrence comes first."""
+    """The repeated unit (of >= `min-repeated-tokens` tokens) whose second occurrence comes
+    first."""
     seen: dict[str, list[str]] = {}
     candidates: list[str] = []  # repeated texts, by their second occurrence
     chunk = 0
@@ -98,7 +98,7 @@ def _first_repeat(parts: Iterable[tuple[Template, str]], ctx: Context) -> _Repea
                     candidates.append(unit.text)
             chunk += 1
     for text in candidates:  # count tokens only of what repeats
-        if ctx.tokens.count(text) >= MIN_TOKENS:
+        if ctx.tokens.count(text) >= ctx.settings.min_repeated_tokens:
             return _Repeat(text, tuple(seen[text]))
     return None
 

@@ -15,7 +15,6 @@ from difflib import SequenceMatcher
 from promptlint.checks.base import Context, Rule
 from promptlint.model import CallSite, FileModel, Finding, Severity, Slot
 
-MIN_SHARED_TOKENS = 256
 _DYNAMIC = "\x00"  # stands for a dynamic value in the compared text
 
 
@@ -32,6 +31,7 @@ def _shared_block(a: list[str], b: list[str], ctx: Context) -> tuple[int, int, i
     """The longest run of identical lines in both (start in a, start in b, tokens), if it is
     long enough and preceded by different content."""
     matcher = SequenceMatcher(None, a, b, autojunk=False)
+    minimum = ctx.settings.min_shared_tokens
     best: tuple[int, int, int] | None = None
     for block in matcher.get_matching_blocks():
         if not block.size:
@@ -40,10 +40,10 @@ def _shared_block(a: list[str], b: list[str], ctx: Context) -> tuple[int, int, i
         # Only the static part of the run counts: up to the first line with a dynamic value.
         static = next((i for i, line in enumerate(run) if _DYNAMIC in line), len(run))
         text = "\n".join(run[:static])
-        if len(text) < MIN_SHARED_TOKENS:  # a token is at least one character
+        if len(text) < minimum:  # a token is at least one character
             continue
         tokens = ctx.tokens.count(text)
-        if tokens >= MIN_SHARED_TOKENS and (best is None or tokens > best[2]):
+        if tokens >= minimum and (best is None or tokens > best[2]):
             best = (block.a, block.b, tokens)
     if best is None or a[: best[0]] == b[: best[1]]:
         return None  # nothing shared, or the same prefix: they share the cached entry

@@ -9,8 +9,6 @@ from collections.abc import Iterator
 from promptlint.checks.base import Context, Rule
 from promptlint.model import CallSite, Finding, Severity
 
-SHARE_OF_MINIMUM = 0.25
-
 
 def check_call_site(site: CallSite, ctx: Context) -> Iterator[Finding]:
     estimate = ctx.estimator.estimate(site)
@@ -18,7 +16,7 @@ def check_call_site(site: CallSite, ctx: Context) -> Iterator[Finding]:
     # With explicit breakpoints, what is cached is the prefix up to the last breakpoint in it.
     marked = estimate.profile.explicit and estimate.breakpoints_in_prefix > 0
     stable = estimate.breakpoint_reach_tokens if marked else estimate.static_prefix_tokens
-    if minimum > 1 and SHARE_OF_MINIMUM * minimum <= stable < minimum:
+    if minimum > 1 and ctx.settings.near_minimum_share * minimum <= stable < minimum:
         what = (
             "the prompt up to its last cache breakpoint" if marked else "the stable prompt prefix"
         )

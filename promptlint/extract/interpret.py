@@ -25,6 +25,7 @@ from promptlint.extract.values import (
     ClientV,
     DictV,
     Facts,
+    FString,
     FuncV,
     JinjaEnvV,
     ListV,
@@ -549,7 +550,8 @@ class Interpreter:
         raw = "r" in node.prefix.lower()
         quote = node.start[len(node.prefix) :]
         parts: list[Str] = []
-        for part in node.parts:
+        field_of: dict[int, int] | None = {}  # the field each slot comes from, for fixes
+        for index, part in enumerate(node.parts):
             if isinstance(part, cst.FormattedStringText):
                 parts.append(Str([_unescape(part.value, raw, quote)]))
                 continue
@@ -573,7 +575,13 @@ class Interpreter:
                         ]
                     )
                 )
-        return concat(*parts) if parts else Str([""])
+            field_of = _fields_of(parts[-1], index, field_of)
+        if not parts:
+            return Str([""])
+        result = concat(*parts)
+        if field_of is not None:
+            result.fstring = FString(node, field_of)
+        return result
 
     def _eval_binary(self, node: cst.BinaryOperation, env: Env) -> Value:
         if isinstance(node.operator, cst.Add) and isinstance(node.left, cst.BinaryOperation):
@@ -922,7 +930,8 @@ class Interpreter:
             None,
         )
         sorted_keys = isinstance(sort_keys, cst.Name) and sort_keys.value == "True"
-        return Opaque(node, None, facts_of(value) | Facts(unsorted_json=not sorted_keys))
+        own = Facts(unsorted_json=not sorted_keys, json_call=None if sorted_keys else node)
+        return Opaque(node, None, own | facts_of(value))
 
     def _eval_method(self, node: cst.Call, method: str, receiver: Value, env: Env) -> Value | None:
         if not isinstance(receiver, Str):
@@ -949,7 +958,7 @@ class Interpreter:
 
             return format_template(receiver, lookup, arg_node, node) or Opaque(node)
         if method == "join" and len(node.args) == 1:
-            return self._eval_join(receiver, node.args[0].value, env)
+            return self._eval_join(receiver, node.args[0].value, env, not node.args[0].star)
         if method in {"strip", "lstrip", "rstrip"}:
             chars = self._static_arg(node, env)
             return strip_edges(receiver, chars, method != "rstrip", method != "lstrip")
@@ -957,7 +966,9 @@ class Interpreter:
             return Str([_STR_METHODS[method](receiver.text)], receiver.literals)
         return None
 
-    def _eval_join(self, separator: Str, argument: cst.BaseExpression, env: Env) -> Value:
+    def _eval_join(
+        self, separator: Str, argument: cst.BaseExpression, env: Env, sortable: bool = False
+    ) -> Value:
         items = self.eval(argument, env)
         if isinstance(items, ListV) and not any(isinstance(i, Spread) for i in items.items):
             pieces: list[Str] = []
@@ -967,7 +978,7 @@ class Interpreter:
                 pieces.append(as_str(item, argument))
             return concat(*pieces) if pieces else Str([""])
         facts = facts_of(items) | iteration_facts(argument, items, self.qualified)
-        return Str([Pending(argument, None, facts)])
+        return Str([Pending(argument, None, facts, sortable=sortable)])
 
     def _call_helper(self, node: cst.Call, func: FuncV, env: Env) -> Value:
         """A call to a function of this module: follow its return value (parameters bound)."""
@@ -1145,6 +1156,19 @@ def _self_arg(node: cst.FunctionDef, instance: SelfV | None) -> dict[str, Value]
     if "staticmethod" in decorators or "classmethod" in decorators:
         return None
     return {params[0].name.value: instance}
+
+
+def _fields_of(piece: Str, index: int, known: dict[int, int] | None) -> dict[int, int] | None:
+    """`known` with the slots of an f-string's field `index` added; None once a slot shows up
+    twice (which field it stands for is then ambiguous)."""
+    if known is None:
+        return None
+    for part in piece.parts:
+        if isinstance(part, Pending):
+            if id(part) in known:
+                return None
+            known[id(part)] = index
+    return known
 
 
 def _computed_at_import(env: Env) -> None:

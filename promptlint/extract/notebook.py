@@ -86,9 +86,12 @@ class NotebookSource:
 
 @dataclass(frozen=True)
 class NotebookError:
-    """Why the bytes are not a Python notebook that can be linted."""
+    """Why the bytes are not a Python notebook that can be linted, and where in the file, when
+    the bytes themselves are wrong (invalid UTF-8 or JSON)."""
 
     message: str
+    line: int = 1
+    column: int = 1
 
 
 def notebook_source(data: bytes) -> NotebookSource | NotebookError:
@@ -242,14 +245,21 @@ def _load(data: bytes) -> object:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        column = len(data[start : exc.start].decode("utf-8", errors="replace")) + 1  # characters
         return NotebookError(
-            f"not valid UTF-8: byte 0x{data[exc.start]:02x} at line {line}, column {column}"
+            f"not valid UTF-8: byte 0x{data[exc.start]:02x} at line {line}, column {column}",
+            line,
+            column,
         )
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        return NotebookError(f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")
+        return NotebookError(
+            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+            exc.lineno,
+            exc.colno,
+        )
     except RecursionError:
         return NotebookError("not valid JSON: nested too deeply to read")
     except ValueError as exc:  # e.g. an integer longer than Python's int conversion limit

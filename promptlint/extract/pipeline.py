@@ -17,8 +17,9 @@ from promptlint.extract.prefilter import Prefilter
 from promptlint.extract.pruning import Pruned, prune
 from promptlint.extract.raw import Binding, RawCallSite, RawTemplate
 from promptlint.extract.scan import prompt_name_pattern, scan_module
-from promptlint.extract.source import decode, parse
-from promptlint.model import UNKNOWN_SPAN, FileModel, ParseError, Span
+from promptlint.extract.source import decode, parse, too_large
+from promptlint.model import UNKNOWN_SPAN, FileModel, ParseError, Span, Suppression
+from promptlint.suppress import in_cells, might_hold, scan, skips_file
 
 __all__ = ["extract_file", "extract_source"]
 
@@ -37,15 +38,35 @@ def extract_file(
     (the link stage loads imported modules this way)."""
     if path.endswith(".ipynb"):
         return _extract_notebook(path, data, settings, prefilter, exports)
-    if prefilter is not None and not prefilter.might_hold_prompts(data):
-        return FileModel(path)
-    text = decode(data)
+    may_prompt = prefilter is None or prefilter.might_hold_prompts(data)
+    # Suppressions are read from the whole text, even of a file pruned or not parsed at all (a
+    # read for exports reports nothing: it needs none).
+    text: str | ParseError | None = None
+    suppressions: tuple[Suppression, ...] = ()
+    if not exports and might_hold(data, blanket=may_prompt):
+        text = decode(data)
+        suppressions = scan(text) if isinstance(text, str) else ()
+        if skips_file(suppressions):
+            return _skipped(path, suppressions)
+    if not may_prompt:
+        return FileModel(path, suppressions=suppressions)
+    text = decode(data) if text is None else text
     if isinstance(text, ParseError):
         return FileModel(path, parse_error=text)
-    return extract_source(path, text, settings, exports=exports)
+    model = extract_source(path, text, settings, exports=exports)
+    return dataclasses.replace(model, suppressions=suppressions) if suppressions else model
+
+
+def _skipped(path: str, suppressions: tuple[Suppression, ...]) -> FileModel:
+    """A file marked `# promptlint: skip-file`: not parsed (a file promptlint fails on can be
+    skipped this way). Its exports are marked incomplete, so that an importer still reads it."""
+    return FileModel(path, suppressions=suppressions, exports_complete=False)
 
 
 def extract_source(path: str, text: str, settings: Settings, *, exports: bool = False) -> FileModel:
+    too_big = too_large(text)  # before the pruner's parse, which would take minutes too
+    if too_big is not None:
+        return FileModel(path, parse_error=too_big)
     # Importers read a module for its exports, any of which may be a function with no prompt
     # marker: only a file linted for its own prompts is pruned.
     pruned = None if exports else prune(text, settings.prompt_names)
@@ -89,13 +110,19 @@ def _extract_notebook(
     """A notebook's code cells as one module; every position then moves to its cell's lines."""
     source = notebook_source(data)
     if isinstance(source, NotebookError):
-        return FileModel(
-            path, parse_error=ParseError(f"cannot read notebook: {source.message}", 1, 1)
-        )
-    if prefilter is not None and not prefilter.might_hold_prompts(source.text.encode()):
-        return FileModel(path)
+        message = f"cannot read notebook: {source.message}"
+        return FileModel(path, parse_error=ParseError(message, source.line, source.column))
+    encoded = source.text.encode()
+    may_prompt = prefilter is None or prefilter.might_hold_prompts(encoded)
+    suppressions: tuple[Suppression, ...] = ()
+    if not exports and might_hold(encoded, blanket=may_prompt):
+        suppressions = in_cells(scan(source.text), source.locate)
+        if skips_file(suppressions):
+            return _skipped(path, suppressions)
+    if not may_prompt:
+        return FileModel(path, suppressions=suppressions)
     model = extract_source(path, source.text, settings, exports=exports)
-    return _in_cells(model, source)
+    return dataclasses.replace(_in_cells(model, source), suppressions=suppressions)
 
 
 _T = TypeVar("_T")

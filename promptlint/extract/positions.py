@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 
+from promptlint.extract.fix_sites import fstring_chunks, last_arg_value, sort_keys_target
 from promptlint.extract.raw import RawBlock, RawCacheControl, RawCallSite, RawMessage, RawTemplate
 from promptlint.extract.values import Pending, Str, find_placeholder
 from promptlint.model import (
@@ -21,8 +22,10 @@ from promptlint.model import (
     Block,
     CacheControl,
     CallSite,
+    Literal,
     Message,
     NamedTemplate,
+    Replacement,
     Segment,
     Slot,
     Span,
@@ -159,7 +162,18 @@ class Freezer:
                 CacheControl(ttl, self.span(node), offset)
                 for (ttl, node), offset in site.tool_breakpoints
             ),
+            system_string=self._known_span(site.system_string),
+            args_end=self._end_of(last_arg_value(site.node)),
         )
+
+    def _known_span(self, node: cst.CSTNode | None) -> Span | None:
+        span = self.span(node) if node is not None else UNKNOWN_SPAN
+        return None if span == UNKNOWN_SPAN else span
+
+    def _end_of(self, node: cst.CSTNode | None) -> Span | None:
+        """The empty span just after a node."""
+        span = self._known_span(node)
+        return None if span is None else Span(span.end_line, span.end_column, *_end(span))
 
     def _message(self, message: RawMessage) -> Message:
         return Message(
@@ -185,7 +199,21 @@ class Freezer:
             else:
                 segments.append(self._slot(part))
         span = self.span(node) if node is not None else UNKNOWN_SPAN
-        return Template(tuple(segments), span)
+        return Template(tuple(segments), span, self._literal(value))
+
+    def _literal(self, value: Str) -> Literal | None:
+        """The template's f-string, when the template is exactly its text."""
+        if value.fstring is None or not value.fstring.node.parts:
+            return None
+        pendings = [p for p in value.parts if isinstance(p, Pending)]
+        found = fstring_chunks(self.module, value.fstring, pendings)
+        first = self._known_span(value.fstring.node.parts[0])
+        last = self._known_span(value.fstring.node.parts[-1])
+        if found is None or first is None or last is None:
+            return None
+        body = Span(first.line, first.column, last.end_line, last.end_column)
+        raw = "r" in value.fstring.node.prefix.lower()
+        return Literal(body, found[0], found[1], raw)
 
     def _slot(self, pending: Pending) -> Slot:
         span = self.span(pending.node)
@@ -201,7 +229,29 @@ class Freezer:
             passed_in=pending.facts.passed_in,
             ref=pending.ref,
             history=pending.history,
+            sorted_edits=self._sorted_edits(pending, span),
+            sort_keys_edits=self._sort_keys_edits(pending),
         )
+
+    def _sorted_edits(self, pending: Pending, span: Span) -> tuple[Replacement, ...]:
+        """`sorted(...)` around an unordered iterable of strings (a `join`'s argument)."""
+        if not (pending.sortable and pending.facts.unordered) or span == UNKNOWN_SPAN:
+            return ()
+        start = Span(span.line, span.column, span.line, span.column)
+        return (Replacement(start, "sorted("), Replacement(Span(*_end(span), *_end(span)), ")"))
+
+    def _sort_keys_edits(self, pending: Pending) -> tuple[Replacement, ...]:
+        call = pending.facts.json_call
+        if call is None or not pending.facts.unsorted_json:
+            return ()
+        target = sort_keys_target(call)
+        if target is None:
+            return ()
+        node, content, replace = target
+        span = self._known_span(node)
+        if span is None:
+            return ()
+        return (Replacement(span if replace else Span(*_end(span), *_end(span)), content),)
 
 
 def _span_within(outer: Span, source: str, needle: str, occurrence: int) -> Span:
@@ -224,6 +274,10 @@ def _span_within(outer: Span, source: str, needle: str, occurrence: int) -> Span
     return Span(line, column, line, column + length)
 
 
+def _end(span: Span) -> tuple[int, int]:
+    return span.end_line, span.end_column
+
+
 def _display(module: cst.Module, node: cst.CSTNode) -> str:
     code = " ".join(module.code_for_node(node).split())
     return code if len(code) <= 40 else code[:37] + "..."
@@ -233,6 +287,12 @@ def _str_nodes(value: Str) -> Iterator[cst.CSTNode]:
     for part in value.parts:
         if isinstance(part, Pending):
             yield part.node
+            target = sort_keys_target(part.facts.json_call) if part.facts.json_call else None
+            if target is not None:
+                yield target[0]
+    if value.fstring is not None and value.fstring.node.parts:
+        yield value.fstring.node.parts[0]
+        yield value.fstring.node.parts[-1]
 
 
 def _block_nodes(block: RawBlock) -> Iterator[cst.CSTNode]:
@@ -243,6 +303,11 @@ def _block_nodes(block: RawBlock) -> Iterator[cst.CSTNode]:
 
 def _site_nodes(site: RawCallSite) -> Iterator[cst.CSTNode]:
     yield site.node
+    if site.system_string is not None:
+        yield site.system_string
+    last = last_arg_value(site.node)
+    if last is not None:
+        yield last
     if site.tools is not None:
         yield from _str_nodes(site.tools)
     for block in site.system:

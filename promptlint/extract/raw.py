@@ -49,6 +49,8 @@ class RawCallSite:
     cache_control: RawCacheControl | None = None
     # (breakpoint, where its tool ends in the tools' text when the tools are a literal list)
     tool_breakpoints: list[tuple[RawCacheControl, int | None]] = field(default_factory=list)
+    # The `system=` argument when it is a string, not a list of blocks (PC402's fix wraps it).
+    system_string: cst.CSTNode | None = None
     # The bindings (variables) its arguments read, to know which named templates it consumed.
     reads: list[Binding] = field(default_factory=list)
 

@@ -93,6 +93,8 @@ def build_call_site(candidate: Candidate, interp: Interpreter, env: Env) -> RawC
         site.tool_breakpoints = _tool_breakpoints(kwargs.get("tools"))
         if "system" in kwargs:
             site.system = _blocks(kwargs["system"], _arg_node(call, "system"))
+            if isinstance(kwargs["system"], Str) and _arg_node(call, "system") is not call:
+                site.system_string = _arg_node(call, "system")
         if "messages" in kwargs:
             site.messages = _messages(kwargs["messages"], call)
         site.cache_control = _cache_control(kwargs.get("cache_control"), call)

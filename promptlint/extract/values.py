@@ -36,6 +36,8 @@ class Facts:
     unsorted_json: bool = False
     per_process: bool = False  # computed once, at import: the same on every request
     passed_in: bool = False  # a parameter (or an attribute set elsewhere): made by the caller
+    # The `json.dumps` call behind `unsorted_json`, for PC202's fix (where to add sort_keys).
+    json_call: cst.Call | None = field(default=None, compare=False)
 
     def __or__(self, other: Facts) -> Facts:
         return Facts(
@@ -44,6 +46,7 @@ class Facts:
             self.unsorted_json or other.unsorted_json,
             self.per_process and other.per_process,
             self.passed_in and other.passed_in,
+            self.json_call or other.json_call,
         )
 
     def ordered(self) -> Facts:
@@ -72,6 +75,16 @@ class Pending:
     occurrence: int = 0  # which occurrence of `needle` in the literal (repeated placeholders)
     fill_later: bool = False  # a template field a framework fills per call, not a computed value
     ref: str | None = None  # an imported name, for the link stage
+    sortable: bool = False  # an iterable of strings (a `join`'s argument): `sorted()` orders it
+
+
+@dataclass
+class FString:
+    """The f-string a `Str` is the whole text of, and the replacement field (an index into
+    `node.parts`) each of its slots comes from, by `id` of the `Pending`."""
+
+    node: cst.FormattedString
+    field_of: dict[int, int]
 
 
 @dataclass
@@ -79,6 +92,8 @@ class Str:
     parts: list[str | Pending]
     # The string literals this text came from, to find `.format`/`%` placeholders in the source.
     literals: list[cst.SimpleString] = field(default_factory=list)
+    # Set only by the f-string that made exactly this text; any operation on it makes a new Str.
+    fstring: FString | None = None
 
     @property
     def is_static(self) -> bool:
@@ -255,7 +270,7 @@ def format_template(
     out: list[Str] = []
     auto_index = 0
     slots = _Placeholders(template)
-    for part in template.parts:
+    for part in _joined_text(template.parts):
         if isinstance(part, Pending):
             out.append(Str([part]))
             continue
@@ -289,6 +304,18 @@ def format_template(
             node = arg_node(base, index) or fallback
             out.append(slots.slot(placeholder, base or str(index), value, node))
     return concat(*out) if out else Str([""])
+
+
+def _joined_text(parts: list[str | Pending]) -> list[str | Pending]:
+    """Adjacent text parts as one: implicitly concatenated literals (`"50%" "s"`, `"{" "}"`)
+    are one format string, and a placeholder may straddle them."""
+    joined: list[str | Pending] = []
+    for part in parts:
+        if isinstance(part, str) and joined and isinstance(joined[-1], str):
+            joined[-1] = joined[-1] + part
+        else:
+            joined.append(part)
+    return joined
 
 
 def format_fields(template: Str, node: cst.CSTNode) -> Str:
@@ -377,7 +404,7 @@ def percent_template(
     out: list[Str] = []
     position = 0
     slots = _Placeholders(template)
-    for part in template.parts:
+    for part in _joined_text(template.parts):
         if isinstance(part, Pending):
             out.append(Str([part]))
             continue
