@@ -11,34 +11,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from samples import SUPPORT_BOT as BAD
 
 from promptlint.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 
-BAD = textwrap.dedent(
-    '''\
-    from datetime import datetime
-    from openai import OpenAI
-
-    client = OpenAI()
-    RULES = """You are the support agent of Acme Cloud. Answer questions about hosting plans,
-    billing and deployments. Be concise and factual, never invent account details, and escalate
-    to a human when the customer asks for a refund or threatens to cancel their subscription."""
-
-
-    def answer(question: str) -> str:
-        now = datetime.now()
-        response = client.chat.completions.create(
-            model="gpt-4o",
-            messages=[
-                {"role": "system", "content": f"Today is {now}. " + RULES},
-                {"role": "user", "content": question},
-            ],
-        )
-        return response.choices[0].message.content
-    '''
-)
 
 GOOD = BAD.replace('f"Today is {now}. " + RULES', "RULES").replace(
     '"content": question', '"content": f"{question} (asked {now})"'

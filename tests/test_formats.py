@@ -7,7 +7,6 @@ import json
 import os
 import re
 import stat
-import textwrap
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner
+from samples import SUPPORT_BOT as BAD
 
 from promptlint import __version__
 from promptlint.checks import RULES
@@ -24,29 +24,6 @@ from promptlint.report import github, json_lines, sarif, statistics
 
 REPO = Path(__file__).resolve().parents[1]
 
-BAD = textwrap.dedent(
-    '''\
-    from datetime import datetime
-    from openai import OpenAI
-
-    client = OpenAI()
-    RULES = """You are the support agent of Acme Cloud. Answer questions about hosting plans,
-    billing and deployments. Be concise and factual, never invent account details, and escalate
-    to a human when the customer asks for a refund or threatens to cancel their subscription."""
-
-
-    def answer(question: str) -> str:
-        now = datetime.now()
-        response = client.chat.completions.create(
-            model="gpt-4o",
-            messages=[
-                {"role": "system", "content": f"Today is {now}. " + RULES},
-                {"role": "user", "content": question},
-            ],
-        )
-        return response.choices[0].message.content
-    '''
-)
 GOOD = BAD.replace('f"Today is {now}. " + RULES', "RULES")
 FINDING_LINE = 15  # `{now}` in BAD: PC101 and PC102 at 15:55-58
 

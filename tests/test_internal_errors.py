@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from samples import SUPPORT_BOT as BAD
 
 from promptlint import checks, engine, parallel
 from promptlint.checks import Context, rule_by_code_or_name
@@ -31,29 +32,6 @@ from promptlint.providers import bundled_profiles
 from promptlint.tokens import TokenCounter
 
 # A call site with PC101 and PC102 at 15:55 (the same source as tests/test_cli.py).
-BAD = textwrap.dedent(
-    '''\
-    from datetime import datetime
-    from openai import OpenAI
-
-    client = OpenAI()
-    RULES = """You are the support agent of Acme Cloud. Answer questions about hosting plans,
-    billing and deployments. Be concise and factual, never invent account details, and escalate
-    to a human when the customer asks for a refund or threatens to cancel their subscription."""
-
-
-    def answer(question: str) -> str:
-        now = datetime.now()
-        response = client.chat.completions.create(
-            model="gpt-4o",
-            messages=[
-                {"role": "system", "content": f"Today is {now}. " + RULES},
-                {"role": "user", "content": question},
-            ],
-        )
-        return response.choices[0].message.content
-    '''
-)
 CALL = (12, 16)  # where the call in BAD starts
 # A prompt-named template no call site uses (checked by the rules' check_template): PC101 and
 # PC102 at 5:35; the template itself starts at 5:5.
