@@ -25,6 +25,27 @@ from promptlint.extract import extract_source
 from promptlint.model import Block, CallSite, FileModel, Slot, Span, Template, Text
 
 
+# The few tests that take seconds (a hook installed by pre-commit, subprocess runs over a
+# generated project): started first, so that the workers of `-n auto` finish together instead
+# of one of them starting a long test when the others are done.
+_SLOW_FIRST = (
+    "test_precommit.py",
+    "test_determinism.py",
+    "test_no_execution.py",
+    "test_parallel.py",
+    "test_cache.py",
+    "test_server.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return _SLOW_FIRST.index(name) if name in _SLOW_FIRST else len(_SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a file is kept
+
+
 @pytest.fixture(autouse=True)
 def _own_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test's CLI runs get a cache of their own: no result leaks between tests (a test that

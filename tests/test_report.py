@@ -294,3 +294,12 @@ def test_providers_lists_every_profile() -> None:
         assert profile.source in out
     assert "anthropic-opus-4-7\n    provider anthropic" in out
     assert "min 2048 tokens, granularity 1, explicit (max 4)" in out
+
+
+def test_the_total_of_one_call_site_is_singular(tmp_path: Path) -> None:
+    from samples import SUPPORT_BOT
+
+    (tmp_path / "bot.py").write_text(SUPPORT_BOT)
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "bot.py"), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert "total (1 call site)" in result.stdout

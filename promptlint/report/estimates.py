@@ -128,7 +128,7 @@ def render_table(rows: Sequence[Row], hit_rate: float, markdown: bool = False) -
         for c, v in totals["cost_per_1000_calls"].items()
     )
     total_cells = [
-        f"total ({totals['call_sites']} call sites)",
+        f"total ({totals['call_sites']} call site{'' if totals['call_sites'] == 1 else 's'})",
         "",
         "",
         "",
