@@ -24,7 +24,6 @@ from promptlint.config import Settings
 from promptlint.extract import extract_source
 from promptlint.model import Block, CallSite, FileModel, Slot, Span, Template, Text
 
-
 # The few tests that take seconds (a hook installed by pre-commit, subprocess runs over a
 # generated project): started first, so that the workers of `-n auto` finish together instead
 # of one of them starting a long test when the others are done.

@@ -41,6 +41,7 @@ from promptlint.extract.values import (
     facts_of,
     format_fields,
     format_template,
+    formatted,
     is_static_structure,
     map_text,
     percent_template,
@@ -557,24 +558,26 @@ class Interpreter:
                 continue
             assert isinstance(part, cst.FormattedStringExpression)
             value = self.eval(part.expression, env)
-            plain = part.conversion is None and part.format_spec is None
+            # `{x=}` writes its own source text, then the value (its repr, unless a spec is given).
+            debug = self._debug_text(part) if part.equal is not None else None
+            conversion = part.conversion
+            if debug is not None and conversion is None and part.format_spec is None:
+                conversion = "r"
+            plain = conversion is None and part.format_spec is None
+            spec = _static_spec(part.format_spec, raw, quote)
+            known = value.text if isinstance(value, Str) and value.is_static else None
+            # `{RULES!r}`, `{RULES:>12}` of a known string: known text too.
+            text = None if known is None or spec is None else formatted(known, conversion, spec)
+            piece: Str
             if plain and isinstance(value, Str):
-                parts.append(value)
+                piece = value
+            elif text is not None:
+                piece = Str([text])
             elif isinstance(value, Opaque) and value.node is part.expression:
-                parts.append(as_str(value, part.expression))
+                piece = as_str(value, part.expression)
             else:
-                facts = facts_of(value)
-                parts.append(
-                    Str(
-                        [
-                            Pending(
-                                part.expression,
-                                _opaque_name(value),
-                                facts,
-                            )
-                        ]
-                    )
-                )
+                piece = Str([Pending(part.expression, _opaque_name(value), facts_of(value))])
+            parts.append(piece if debug is None else concat(Str([debug]), piece))
             field_of = _fields_of(parts[-1], index, field_of)
         if not parts:
             return Str([""])
@@ -582,6 +585,22 @@ class Interpreter:
         if field_of is not None:
             result.fstring = FString(node, field_of)
         return result
+
+    def _debug_text(self, part: cst.FormattedStringExpression) -> str:
+        """The text a `{expr=}` field writes before the value: its source up to the `=` and the
+        blanks after it."""
+        assert part.equal is not None
+        code = self.module.code_for_node
+        return "".join(
+            (
+                code(part.whitespace_before_expression),
+                code(part.expression),
+                code(part.whitespace_after_expression),
+                code(part.equal.whitespace_before),
+                "=",
+                code(part.equal.whitespace_after),
+            )
+        )
 
     def _eval_binary(self, node: cst.BinaryOperation, env: Env) -> Value:
         if isinstance(node.operator, cst.Add) and isinstance(node.left, cst.BinaryOperation):
@@ -612,6 +631,9 @@ class Interpreter:
     def _eval_sum(self, node: cst.BinaryOperation, env: Env) -> Value:
         """`a + b + c + ...` folded left to right without recursing once per term."""
         operands: list[cst.BaseExpression] = []
+        # The sum of the operands up to each one (`a + b` in `a + b + "x"`): a value made of
+        # dynamic terms spans only them.
+        sums: list[cst.BinaryOperation] = []
         current: cst.BaseExpression = node
         # Only the outer sum may be parenthesised: `(a + b) + c` keeps `(a + b)` as one operand.
         while (
@@ -620,12 +642,14 @@ class Interpreter:
             and (current is node or not current.lpar)
         ):
             operands.append(current.right)
+            sums.append(current)
             current = current.left
         operands.append(current)
         operands.reverse()
+        sums.reverse()
         total = self.eval(operands[0], env)
-        for operand in operands[1:]:
-            total = self._add(total, operands[0], self.eval(operand, env), operand, node)
+        for operand, upto in zip(operands[1:], sums, strict=True):
+            total = self._add(total, operands[0], self.eval(operand, env), operand, upto)
         return total
 
     def _add(
@@ -1114,6 +1138,16 @@ def _merge(name: str, before: Binding | None, bindings: list[Binding]) -> Bindin
         return Binding(values[0], statement, deps)
     node = statement if statement is not None else cst.Name(name)
     return Binding(Opaque(node, name, facts), statement, deps)
+
+
+def _static_spec(
+    spec: Sequence[cst.BaseFormattedStringContent] | None, raw: bool, quote: str
+) -> str | None:
+    """A replacement field's format spec as text ("" for none); None when a field nests in it."""
+    if spec is None:
+        return ""
+    texts = [p.value for p in spec if isinstance(p, cst.FormattedStringText)]
+    return _unescape("".join(texts), raw, quote) if len(texts) == len(spec) else None
 
 
 def _unescape(text: str, raw: bool, quote: str) -> str:

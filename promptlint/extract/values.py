@@ -301,9 +301,38 @@ def format_template(
                 slots.skip(placeholder)
                 out.append(value)
                 continue
+            spec = spec or ""
+            known = _known_text(value) if base == field_name and "{" not in spec else None
+            text = formatted(known, conversion, spec) if known is not None else None
+            if text is not None:  # `{0!r}`, `{:>12}` of a known string: known text too
+                slots.skip(placeholder)
+                out.append(Str([text]))
+                continue
             node = arg_node(base, index) or fallback
             out.append(slots.slot(placeholder, base or str(index), value, node))
     return concat(*out) if out else Str([""])
+
+
+def _known_text(value: Value | None) -> str | None:
+    return value.text if isinstance(value, Str) and value.is_static else None
+
+
+def formatted(text: str, conversion: str | None, spec: str) -> str | None:
+    """What a replacement field (`{x!r:>12}`) makes of a known string: the conversion, then
+    `format` with the spec. None where Python would raise (an unknown conversion, a bad spec)."""
+    converters: dict[str | None, Callable[[object], str]] = {
+        None: str,
+        "s": str,
+        "r": repr,
+        "a": ascii,
+    }
+    convert = converters.get(conversion or None)
+    if convert is None:
+        return None
+    try:
+        return format(convert(text), spec)
+    except (ValueError, TypeError):
+        return None
 
 
 def _joined_text(parts: list[str | Pending]) -> list[str | Pending]:
@@ -422,13 +451,30 @@ def percent_template(
             elif key is None and isinstance(values, list):
                 value = values[position] if position < len(values) else None
                 position += 1
-            if value is not None and isinstance(value, Str) and match.group("c") in "sr":
+            # The spec without its key: `%(name)-12s` -> `%-12s`.
+            spec = match.group(0) if key is None else "%" + match.group(0)[len(key) + 3 :]
+            if isinstance(value, Str) and spec == "%s":  # the text itself, slots and all
                 slots.skip(match.group(0))
                 out.append(value)
+                continue
+            text = _percent_text(spec, _known_text(value))
+            if text is not None:  # `%r`, `%-12s` of a known string: known text too
+                slots.skip(match.group(0))
+                out.append(Str([text]))
                 continue
             out.append(slots.slot(match.group(0), key or match.group(0), value, fallback))
         out.append(Str([part[last:]]))
     return concat(*out)
+
+
+def _percent_text(spec: str, known: str | None) -> str | None:
+    """`spec % known` for a string conversion of a known string; None otherwise."""
+    if known is None or spec[-1] not in "sra" or "*" in spec:
+        return None
+    try:
+        return spec % (known,)
+    except (ValueError, TypeError):
+        return None
 
 
 # -- literal data structures (tool definitions, json.dumps arguments) ----------------------------
