@@ -72,3 +72,33 @@ def test_short_shared_text_is_quiet(project: Path) -> None:
     (project / "billing.py").write_text(SITE.format(system='"You do billing.\\n" + RULES'))
     (project / "shipping.py").write_text(SITE.format(system='"You do shipping.\\n" + RULES'))
     assert run("app") == []
+
+
+def test_each_distinct_pair_of_texts_is_compared_once(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Copies of one call site share their prefix and are never compared, and two texts are
+    compared once however many sites hold them: many call sites stay cheap. The findings are
+    those of comparing every pair."""
+    from promptlint.checks import pc302_divergent_shared_prefix as pc302
+
+    calls: list[int] = []
+    compare = pc302._shared_block
+
+    def counted(a: list[str], b: list[str], ctx: object) -> object:
+        calls.append(1)
+        return compare(a, b, ctx)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pc302, "_shared_block", counted)
+    for index in range(20):
+        (project / f"billing_{index:02d}.py").write_text(
+            SITE.format(system='"You do billing.\\n" + RULES')
+        )
+        (project / f"shipping_{index:02d}.py").write_text(
+            SITE.format(system='"You do shipping.\\n" + RULES')
+        )
+    found = run("app")
+    # The first billing site is the first site; every shipping site differs from it before the
+    # shared rules; the other billing sites are copies of the first.
+    assert found == [(f"app/shipping_{i:02d}.py", 8, "PC302") for i in range(20)]
+    assert len(calls) == 1

@@ -57,16 +57,37 @@ def check_project(models: Sequence[FileModel], ctx: Context) -> Iterator[Finding
         ((m.path, s) for m in models for s in m.call_sites),
         key=lambda pair: (pair[0], pair[1].span.line, pair[1].span.column),
     )
-    lines = [_lines(site) for _, site in sites]
-    reported: set[int] = set()
-    for i in range(len(sites)):
-        for j in range(i + 1, len(sites)):
-            if j in reported:
+    # Sites with the same lines share their prefix (never a finding between them), and sites
+    # with no line in common share no block: each distinct pair of texts is compared once, and
+    # only when they have a line in common.
+    groups: dict[tuple[str, ...], int] = {}
+    texts: list[list[str]] = []
+    group_of: list[int] = []
+    for _, site in sites:
+        lines = _lines(site)
+        key = tuple(lines)
+        if key not in groups:
+            groups[key] = len(texts)
+            texts.append(lines)
+        group_of.append(groups[key])
+    static_lines = [{line for line in lines if line and _DYNAMIC not in line} for lines in texts]
+    compared: dict[tuple[int, int], tuple[int, int, int] | None] = {}
+
+    def shared_by(first: int, second: int) -> tuple[int, int, int] | None:
+        key = (first, second)
+        if key not in compared:
+            disjoint = static_lines[first].isdisjoint(static_lines[second])
+            compared[key] = None if disjoint else _shared_block(texts[first], texts[second], ctx)
+        return compared[key]
+
+    for j in range(len(sites)):
+        # Reported with the first site before it that shares a block with it.
+        for i in range(j):
+            if group_of[i] == group_of[j]:
                 continue
-            shared = _shared_block(lines[i], lines[j], ctx)
+            shared = shared_by(group_of[i], group_of[j])
             if shared is None:
                 continue
-            reported.add(j)
             path, site = sites[j]
             first_path, first = sites[i]
             yield Finding(
@@ -85,6 +106,7 @@ def check_project(models: Sequence[FileModel], ctx: Context) -> Iterator[Finding
                 ),
                 cell=site.span.cell,
             )
+            break
 
 
 RULE = Rule(
