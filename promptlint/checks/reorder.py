@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from promptlint.model import Literal, Replacement, Slot, Template
 
-_NEWLINE = re.compile(r"\r\n|\r|\n")
 _BLANK = frozenset({"nl", "ws"})
 
 
@@ -46,8 +46,7 @@ def move_to_end(template: Template, wanted: Callable[[Slot], bool]) -> Replaceme
     return Replacement(literal.span, "".join(out))
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):  # a tuple: one is made per character of a prompt
     kind: str  # "nl" (a line break, or a `\n` escape), "ws", "end" (.!?), "word", "field", "other"
     text: str
     field: int = -1  # the chunk index of a `{...}` field
@@ -60,28 +59,36 @@ class _Unit:
     after: str  # the blanks that separate it from the next unit ("" for the last)
 
 
+# One run of characters of one kind (a line break alone: `_units` counts them). Alnum runs are
+# words; `[^\W_]` is `\w` without `_`, and a character `str.isalnum` and `\w` disagree on falls
+# back to the one-character check below.
+_RUNS = re.compile(r"\r\n|\r|\n|[ \t]+|[.!?]+|[^\W_]+|.", re.DOTALL)
+_ESCAPES = re.compile(r"\\n|\\(?:\r\n|.)?|\r\n|\r|\n|[ \t]+|[.!?]+|[^\W_]+|.", re.DOTALL)
+
+
 def _tokens(literal: Literal) -> list[_Token]:
     out: list[_Token] = []
+    runs = _RUNS if literal.raw else _ESCAPES
     for index, chunk in enumerate(literal.chunks):
         if index % 2:
             out.append(_Token("field", chunk, index))
             continue
-        i = 0
-        while i < len(chunk):
-            newline = _NEWLINE.match(chunk, i)
-            if newline is not None:
-                token = _Token("nl", newline.group())
-            elif not literal.raw and chunk.startswith("\\n", i):
-                token = _Token("nl", "\\n")
-            elif not literal.raw and chunk[i] == "\\":  # `\\`, `\"`, a backslash-newline
-                token = _Token("other", chunk[i : i + 2 + chunk.startswith("\\\r\n", i)])
-            else:
-                c = chunk[i]
-                kind = "ws" if c in " \t" else "end" if c in ".!?" else "other"
-                token = _Token("word" if c.isalnum() else kind, c)
-            out.append(token)
-            i += len(token.text)
+        for text in runs.findall(chunk):
+            out.append(_Token(_kind(text), text))
     return out
+
+
+def _kind(text: str) -> str:
+    first = text[0]
+    if first in "\r\n":
+        return "nl"
+    if first == "\\":
+        return "nl" if text == "\\n" else "other"
+    if first in " \t":
+        return "ws"
+    if first in ".!?":
+        return "end"
+    return "word" if text.isalnum() else "other"
 
 
 def _units(tokens: list[_Token]) -> tuple[str, list[_Unit], str]:
