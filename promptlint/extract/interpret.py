@@ -308,11 +308,12 @@ class Interpreter:
             return
         current = binding.value
         if isinstance(node.operator, cst.AddAssign):
-            if isinstance(current, ListV) and isinstance(value, ListV):
+            if isinstance(current, ListV):  # as `.extend()`: `messages += history` splices it
+                binding.deps.extend(deps)
                 if conditional:
-                    current.items.append(Opaque(node.value))
+                    current.items.append(Opaque(node.value, None, facts_of(value)))
                 else:
-                    current.items.extend(value.items)
+                    current.items.extend(_list_items(value, node.value))
                 return
             if isinstance(current, Str):
                 new = concat(current, as_str(value, node.value))

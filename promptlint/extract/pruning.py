@@ -790,7 +790,9 @@ def _defines_prompt(line: str, chunks: list[str]) -> bool:
     for piece in line.split(";"):
         match = _ASSIGNMENT.match(piece) or _DEF.match(piece)
         if match and any(c in match.group("name") for c in chunks):
-            if _KEYWORD_LINE.search(piece) and _opens(piece) <= 0:
+            # (Not when it holds a quote: the `,` or `#` may be inside a string.)
+            keyword = _KEYWORD_LINE.search(piece) and "'" not in piece and '"' not in piece
+            if keyword and _opens(piece) <= 0:
                 continue
             return True
     return False

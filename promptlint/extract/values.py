@@ -327,7 +327,7 @@ def formatted(text: str, conversion: str | None, spec: str) -> str | None:
         "a": ascii,
     }
     convert = converters.get(conversion or None)
-    if convert is None:
+    if convert is None or _too_wide(spec):
         return None
     try:
         return format(convert(text), spec)
@@ -469,12 +469,21 @@ def percent_template(
 
 def _percent_text(spec: str, known: str | None) -> str | None:
     """`spec % known` for a string conversion of a known string; None otherwise."""
-    if known is None or spec[-1] not in "sra" or "*" in spec:
+    if known is None or spec[-1] not in "sra" or "*" in spec or _too_wide(spec):
         return None
     try:
         return spec % (known,)
     except (ValueError, TypeError):
         return None
+
+
+_MAX_WIDTH = 10_000
+_NUMBER = re.compile(r"\d+")
+
+
+def _too_wide(spec: str) -> bool:
+    """A width (or precision) the linter will not pad to: `{x:>2000000000}` would fill memory."""
+    return any(int(n) > _MAX_WIDTH for n in _NUMBER.findall(spec[:100])) or len(spec) > 100
 
 
 # -- literal data structures (tool definitions, json.dumps arguments) ----------------------------
