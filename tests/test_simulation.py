@@ -598,3 +598,15 @@ def test_a_warm_request_is_served_exactly_the_eligible_tokens(
         }
         served.append(cache.serve(render(case.site, values)))
     assert served[1] == case.estimate().cache_eligible_tokens
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open bug: with one-token values the simulated DeepSeek cache serves 0 tokens of "
+    "this call where the estimate says 64 (found by hypothesis; not yet diagnosed)",
+)
+def test_one_token_values_on_deepseek_screening_call() -> None:
+    case = next(c for c in CASES if c.id == "fixtures/research_desk/reviews.py:95 [deepseek]")
+    test_a_warm_request_is_served_exactly_the_eligible_tokens.hypothesis.inner_test(  # type: ignore[attr-defined]
+        case=case, sizes=[1] * 16, seed=0
+    )
