@@ -281,91 +281,38 @@ class _Slicer:
         if not _owns_lines(statement, start, end, self.lines):
             return None
         marked = self.marked(start, end)
-        nested = block != "module"
+
+        def unit(binds: frozenset[str], always: bool, stub: str, kind: str = "") -> _Unit:
+            return _Unit(
+                statement, start, end, binds, always, stub, kind, scope=scope, function=function
+            )
+
         if isinstance(statement, ast.ClassDef):
             if marked:
-                return _Unit(
-                    statement,
-                    start,
-                    end,
-                    frozenset(),
-                    True,
-                    "",
-                    "class",
-                    scope=scope,
-                    function=function,
-                )
+                return unit(frozenset(), True, "", "class")
             # The interpreter only binds a class it does not run.
-            stub = f"class {statement.name}: pass"
-            return _Unit(
-                statement, start, end, frozenset(), False, stub, "", scope=scope, function=function
-            )
-        stub = "pass" if nested else ""
+            return unit(frozenset(), False, f"class {statement.name}: pass")
+        stub = "pass" if block != "module" else ""
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             # `__init__` runs for what `self.x` holds in the other methods: kept whole.
             if block == "class" and statement.name == "__init__":
-                return _Unit(
-                    statement,
-                    start,
-                    end,
-                    frozenset(),
-                    True,
-                    stub,
-                    "",
-                    scope=scope,
-                    function=function,
-                )
+                return unit(frozenset(), True, stub)
             # A method the interpreter would follow is named bare: it never follows `self.ask()`
             # (an attribute call), and what `ask = self.ask; ask()` reaches is not worth
             # keeping every method any code names as an attribute (a third more lines).
-            binds = frozenset({statement.name})
-            return _Unit(
-                statement,
-                start,
-                end,
-                binds,
-                marked,
-                stub,
-                "function",
-                scope=scope,
-                function=function,
-            )
+            return unit(frozenset({statement.name}), marked, stub, "function")
         if _is_docstring(statement, self.lines):
-            return _Unit(
-                statement, start, end, frozenset(), False, stub, "", scope=scope, function=function
-            )
+            return unit(frozenset(), False, stub)
         if isinstance(statement, ast.Return) and function is not None and not marked:
             return self._return_unit(statement, start, end, stub, scope, function)
         if block == "class" or isinstance(statement, _ALWAYS):
-            return _Unit(
-                statement, start, end, frozenset(), True, stub, "", scope=scope, function=function
-            )
+            return unit(frozenset(), True, stub)
         if isinstance(statement, _Imports):
             # Kept as it is when kept code names what it binds; dropped, it still leaves itself
             # behind on one line (see `_imports_in`): the scan reads every import of a module.
-            return _Unit(
-                statement,
-                start,
-                end,
-                _bound_names(statement, self.lines),
-                False,
-                stub,
-                "",
-                scope=scope,
-                function=function,
-            )
+            return unit(_bound_names(statement, self.lines), False, stub)
         kind = "function" if block == "function" and isinstance(statement, _COMPOUND) else ""
-        return _Unit(
-            statement,
-            start,
-            end,
-            _bound_names(statement, self.lines),
-            marked,
-            stub,
-            kind,
-            scope=scope,
-            function=function,
-        )
+        return unit(_bound_names(statement, self.lines), marked, stub, kind)
 
     def _return_unit(
         self,
