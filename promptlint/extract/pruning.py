@@ -737,8 +737,10 @@ def _defines_prompt(line: str, chunks: list[str]) -> bool:
     for piece in line.split(";"):
         match = _ASSIGNMENT.match(piece) or _DEF.match(piece)
         if match and any(c in match.group("name") for c in chunks):
-            # (Not when it holds a quote: the `,` or `#` may be inside a string.)
-            keyword = _KEYWORD_LINE.search(piece) and "'" not in piece and '"' not in piece
+            # (Unless its "comment" may be inside a string: `X = "Count them, # of items"`.)
+            ending = _KEYWORD_LINE.search(piece)
+            quoted = "'" in piece or '"' in piece
+            keyword = ending is not None and not ("#" in ending.group() and quoted)
             if keyword and _opens(piece) <= 0:
                 continue
             return True
