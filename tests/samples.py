@@ -28,3 +28,30 @@ SUPPORT_BOT = textwrap.dedent(
         return response.choices[0].message.content
     '''
 )
+
+# A bot whose system message starts with `datetime.now()`: PC101 and PC102.
+DATED_BOT = textwrap.dedent(
+    """\
+    import datetime
+
+    from openai import OpenAI
+
+    client = OpenAI()
+
+
+    def answer(question: str) -> str:
+        response = client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[
+                {
+                    "role": "system",
+                    "content": f"Today is {datetime.datetime.now()}. You answer questions about "
+                    "Acme Cloud, a hosting service. Be brief and exact, cite the page you rely "
+                    "on, never invent a feature, and when you do not know, say so.",
+                },
+                {"role": "user", "content": question},
+            ],
+        )
+        return response.choices[0].message.content
+    """
+)

@@ -14,11 +14,11 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from samples import DATED_BOT as FAULTY
 
 REPO = Path(__file__).resolve().parents[1]
 INSTALL_TIMEOUT = 900  # building the hook's virtualenv pip-installs promptlint and its deps
@@ -26,31 +26,6 @@ RUN_TIMEOUT = 120
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="pre-commit needs git")
 
-FAULTY = textwrap.dedent(
-    """\
-    import datetime
-
-    from openai import OpenAI
-
-    client = OpenAI()
-
-
-    def answer(question: str) -> str:
-        response = client.chat.completions.create(
-            model="gpt-4o-mini",
-            messages=[
-                {
-                    "role": "system",
-                    "content": f"Today is {datetime.datetime.now()}. You answer questions about "
-                    "Acme Cloud, a hosting service. Be brief and exact, cite the page you rely "
-                    "on, never invent a feature, and when you do not know, say so.",
-                },
-                {"role": "user", "content": question},
-            ],
-        )
-        return response.choices[0].message.content
-    """
-)
 CLEAN = FAULTY.replace('f"Today is {datetime.datetime.now()}. You answer', '"You answer')
 
 

@@ -6,40 +6,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from samples import DATED_BOT as FAULTY
 
 from promptlint.cli import main
 
-FAULTY = textwrap.dedent(
-    """\
-    import datetime
-
-    from openai import OpenAI
-
-    client = OpenAI()
-
-
-    def answer(question: str) -> str:
-        response = client.chat.completions.create(
-            model="gpt-4o-mini",
-            messages=[
-                {
-                    "role": "system",
-                    "content": f"Today is {datetime.datetime.now()}. You answer questions about "
-                    "Acme Cloud, a hosting service. Be brief and exact, cite the page you rely "
-                    "on, never invent a feature, and when you do not know, say so.",
-                },
-                {"role": "user", "content": question},
-            ],
-        )
-        return response.choices[0].message.content
-    """
-)
 CLEAN = FAULTY.replace('f"Today is {datetime.datetime.now()}. You answer', '"You answer')
 
 
